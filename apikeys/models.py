@@ -1,0 +1,127 @@
+"""API keys: stored as a public id and a keyed digest, never as plaintext."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apikeys import tokens
+from statuspool.crypto import digest_matches, keyed_digest
+
+SCOPES = {
+    "monitors:read": "List and view monitor status, uptime history, and incident logs.",
+    "monitors:write": "Create, update, and delete monitors and check configurations.",
+    "alerts:read": "Retrieve alert rules, notification channels, and dispatch history.",
+    "alerts:write": "Modify alert thresholds and notification preferences.",
+    "teams:admin": "Manage team members, roles, and billing details.",
+}
+DEFAULT_KEY_NAME = "Default key"
+DEFAULT_KEY_SCOPES = ["monitors:read", "alerts:read"]
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    REVOKED = "revoked", "Revoked"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def for_account(self, account):
+        return self.filter(account=account)
+
+    def not_revoked(self):
+        return self.exclude(status=Status.REVOKED)
+
+    def counting_toward_limit(self):
+        """Non-revoked keys, except rotation replacements while their predecessor is winding down."""
+        winding_down = ApiKey.objects.filter(status=Status.ACTIVE, expires_at__isnull=False)
+        return self.not_revoked().exclude(rotated_from__in=winding_down)
+
+    def usable(self, now=None):
+        now = now or timezone.now()
+        return self.filter(status=Status.ACTIVE).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class ApiKey(models.Model):
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=64)
+    public_id = models.CharField(max_length=tokens.PUBLIC_ID_LENGTH, unique=True)
+    pepper_id = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_used_country = models.CharField(max_length=2, blank=True)
+    # Resets the stale clock ("Keep active") without pretending the key was used.
+    kept_active_at = models.DateTimeField(null=True, blank=True)
+    stale_notified_at = models.DateTimeField(null=True, blank=True)
+    suspension_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_reason = models.CharField(max_length=200, blank=True)
+    # Set on a rotated-out key that keeps working for a grace period.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    rotated_from = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rotated_to"
+    )
+    # Enterprise: CIDR blocks the key may be used from; empty means anywhere.
+    allowed_networks = models.JSONField(default=list, blank=True)
+    usage_alerts_enabled = models.BooleanField(default=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["account", "status"], name="apikey_account_status")]
+
+    def __str__(self):
+        return f"{self.name} ({tokens.display(self.public_id)})"
+
+    # --- secret handling --------------------------------------------------------------------------
+    def set_secret(self, raw: str) -> None:
+        self.public_id = tokens.public_id_of(raw)
+        self.pepper_id, self.digest = keyed_digest(raw)
+
+    def matches(self, raw: str) -> bool:
+        return digest_matches(raw, self.pepper_id, self.digest)
+
+    # --- state ------------------------------------------------------------------------------------
+    @property
+    def display_id(self) -> str:
+        return tokens.display(self.public_id)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == Status.ACTIVE and not self.is_expired
+
+    @property
+    def idle_since(self):
+        """When the stale clock started: last use, keep-active or creation, whichever is latest."""
+        return max(t for t in (self.created_at, self.last_used_at, self.kept_active_at) if t)
+
+    @property
+    def is_stale(self) -> bool:
+        return self.is_active and timezone.now() - self.idle_since >= timedelta(days=settings.APIKEY_STALE_DAYS)
+
+    @property
+    def suspends_at(self):
+        return self.idle_since + timedelta(days=settings.APIKEY_SUSPEND_DAYS)
+
+    @property
+    def rotation_recommended(self) -> bool:
+        age = timezone.now() - self.created_at
+        return self.is_active and age >= timedelta(days=settings.APIKEY_ROTATION_RECOMMENDED_DAYS)

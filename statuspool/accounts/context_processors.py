@@ -1,0 +1,38 @@
+"""The settings navigation of the documentation, showing only the screens that exist."""
+
+from django.urls import NoReverseMatch, reverse
+
+# (label, URL name, who sees it). Screens land issue by issue; a missing URL hides its entry.
+SETTINGS_NAVIGATION = [
+    ("API Access", "apikeys:list", "team_admin"),
+    ("OAuth Applications", "oauthapps:application_list", "team_admin"),
+    ("Connected Applications", "oauthapps:connected_list", "member"),
+    ("Audit Log", "audit:log", "team_admin"),
+    ("Team", "accounts:team", "member"),
+    ("Security", "accounts:security", "member"),
+]
+
+
+def _url(name):
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    membership = getattr(request, "membership", None)
+    is_team_admin = bool(membership) and membership.is_team_admin
+    items = []
+    for label, name, audience in SETTINGS_NAVIGATION:
+        url = _url(name)
+        if url and (audience == "member" or is_team_admin):
+            items.append({"label": label, "url": url, "active": request.path.startswith(url)})
+    return {
+        "settings_navigation": items,
+        "current_membership": membership,
+        "is_team_admin": is_team_admin,
+    }

@@ -1,0 +1,155 @@
+"""Users, the accounts (teams) they belong to, their roles, and their second factor."""
+
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from statuspool.crypto import EncryptedTextField
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra):
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Logs in with email + password, then a TOTP code once 2FA is enrolled."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="Can log into the operators' admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def has_2fa(self) -> bool:
+        device = getattr(self, "totp_device", None)
+        return device is not None and device.confirmed_at is not None
+
+    def membership_in(self, account):
+        return self.memberships.filter(account=account).first()
+
+
+class Plan(models.TextChoices):
+    TEAM = "team", "Team"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class Account(models.Model):
+    """The customer: a team with a plan, an owner and members."""
+
+    name = models.CharField(max_length=100)
+    plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.TEAM)
+    billing_email = models.EmailField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def owner(self):
+        membership = self.memberships.filter(role=Role.OWNER).select_related("user").first()
+        return membership.user if membership else None
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.plan == Plan.ENTERPRISE
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+TEAM_ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
+
+
+class MembershipQuerySet(models.QuerySet):
+    def team_admins(self):
+        return self.filter(role__in=TEAM_ADMIN_ROLES)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="one_membership_per_account"),
+            # "owner (exactly one)": the database refuses a second owner.
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(role="owner"), name="one_owner_per_account"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.account} ({self.role})"
+
+    @property
+    def is_team_admin(self) -> bool:
+        return self.role in TEAM_ADMIN_ROLES
+
+
+class TOTPDevice(models.Model):
+    """A user's authenticator app. The seed is encrypted at rest and bound to this row."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="totp_device"
+    )
+    secret = EncryptedTextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last 30-second step whose code was accepted: a code of that step or earlier is a replay.
+    last_used_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"TOTP for {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One of ten single-use codes; only its keyed digest is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    pepper_id = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    @staticmethod
+    def generate_plaintext() -> str:
+        raw = secrets.token_hex(5)  # 40 bits each; ten of them, single use, rate limited at login
+        return f"{raw[:5]}-{raw[5:]}"

@@ -1,0 +1,100 @@
+"""Small, strict readers for configuration taken from the environment.
+
+Every reader fails loudly (ImproperlyConfigured) on a value it cannot understand, so a typo in
+production configuration stops the process at start instead of silently falling back.
+"""
+
+import base64
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def load_dotenv(path: Path) -> None:
+    """Read KEY=VALUE lines into os.environ without overriding what is already set."""
+    if not path.exists():
+        return
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ImproperlyConfigured(f"{path}:{number}: expected KEY=VALUE")
+        key, value = line.split("=", 1)
+        os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}")
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {sorted(choices)}, not {value!r}")
+    return value
+
+
+def parse_keyring(name: str, raw: str, key_bytes: int | None = None) -> dict[str, bytes]:
+    """Parse "id1:base64,id2:base64" (newest first) into an ordered {id: secret} mapping."""
+    ring: dict[str, bytes] = {}
+    for entry in raw.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        key_id, sep, encoded = entry.partition(":")
+        if not sep or not key_id.isalnum() or len(key_id) > 16:
+            raise ImproperlyConfigured(f"{name}: each entry must be ID:BASE64 with an alphanumeric ID")
+        if key_id in ring:
+            raise ImproperlyConfigured(f"{name}: key id {key_id!r} appears twice")
+        try:
+            secret = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(f"{name}: key {key_id!r} is not valid base64")
+        if key_bytes is not None and len(secret) != key_bytes:
+            raise ImproperlyConfigured(
+                f"{name}: key {key_id!r} must be {key_bytes} bytes, not {len(secret)}"
+            )
+        if key_bytes is None and len(secret) < 32:
+            raise ImproperlyConfigured(f"{name}: key {key_id!r} must be at least 32 bytes")
+        ring[key_id] = secret
+    if not ring:
+        raise ImproperlyConfigured(f"{name} must hold at least one key")
+    return ring

@@ -1,0 +1,357 @@
+"""StatusPool settings: one module, every value read from the environment.
+
+Two ways to run (see README): the embedded default (SQLite, a file cache, Celery over kombu's
+filesystem transport, emails written under var/) and production (STATUSPOOL_ENV=production with
+DATABASE_URL, REDIS_URL and SMTP). Production refuses to start without real secrets; the embedded
+default reads the secrets `make run` generated into .env.
+"""
+
+import logging
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from statuspool.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    load_dotenv,
+    parse_keyring,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("STATUSPOOL_VAR_DIR", str(BASE_DIR / "var")))
+load_dotenv(Path(env_str("STATUSPOOL_ENV_FILE", str(BASE_DIR / ".env"))))
+
+ENVIRONMENT = env_choice("STATUSPOOL_ENV", "development", {"development", "production"})
+PRODUCTION = ENVIRONMENT == "production"
+DEBUG = env_bool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when STATUSPOOL_ENV=production")
+
+
+def _secret(name: str) -> str:
+    value = env_str(name)
+    if value:
+        return value
+    if PRODUCTION:
+        raise ImproperlyConfigured(f"{name} must be set when STATUSPOOL_ENV=production")
+    # Development without a .env: an ephemeral secret keeps one process working; `make run`
+    # writes .env so that every process (web, worker, commands) shares the same secrets.
+    logging.getLogger("statuspool.settings").warning("%s is not set; using a temporary one", name)
+    return "p1:" + secrets.token_urlsafe(32) if name != "SECRET_KEY" else secrets.token_urlsafe(50)
+
+
+SECRET_KEY = _secret("SECRET_KEY")
+if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters")
+
+# Keyed digests of bearer credentials: "id:base64" entries, newest first. The id is stored beside
+# each digest so a pepper can be rotated without invalidating credentials made with the old one.
+DIGEST_PEPPERS = parse_keyring("DIGEST_PEPPERS", _secret("DIGEST_PEPPERS"))
+# AES-256-GCM key ring for secrets the server must read back: newest first, 32-byte keys.
+_raw_keys = env_str("ENCRYPTION_KEYS")
+if not _raw_keys and not PRODUCTION:
+    import base64
+
+    _raw_keys = "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+ENCRYPTION_KEYS = parse_keyring("ENCRYPTION_KEYS", _raw_keys or _secret("ENCRYPTION_KEYS"), 32)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when STATUSPOOL_ENV=production")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "oauth2_provider",
+    "csp",
+    "statuspool.accounts",
+    "statuspool.monitoring",
+    "statuspool.notifications",
+    "audit",
+    "apikeys",
+    "oauthapps",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "statuspool.accounts.middleware.CurrentAccountMiddleware",
+]
+
+ROOT_URLCONF = "statuspool.urls"
+WSGI_APPLICATION = "statuspool.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "statuspool.accounts.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------------------------
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'statuspool.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    )
+}
+if PRODUCTION and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    raise ImproperlyConfigured("Production needs DATABASE_URL pointing at PostgreSQL")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, not {REDIS_URL!r}")
+if PRODUCTION and not REDIS_URL:
+    raise ImproperlyConfigured("Production needs REDIS_URL (shared counters, revocation, broker)")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sp"),
+            # A dead Redis must cost milliseconds, not the request: the callers fall back.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
+else:
+    # A file cache is shared by every process on this machine (web, worker, commands), which is
+    # what the embedded default needs for revocation and counters.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+# --- Celery ------------------------------------------------------------------------------------
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    _processed_dir = VAR_DIR / "celery" / "processed"
+    for _folder in (_queue_dir, _processed_dir):
+        _folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_processed_dir),
+        "store_processed": False,
+    }
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The one place the periodic jobs are defined.
+CELERY_BEAT_SCHEDULE = {
+    # Sends outbox emails whose first attempt was lost (broker down, worker restarted).
+    "notifications-sweep-outbox": {
+        "task": "statuspool.notifications.tasks.sweep_outbox",
+        "schedule": timedelta(minutes=1),
+    },
+}
+
+# --- Email -------------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "StatusPool <no-reply@statuspool.local>")
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+
+# --- Authentication and sessions -----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "monitoring:monitor_list"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Login attempts and sudo confirmations (per IP / per email / per user).
+LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "20/10m")
+LOGIN_RATE_PER_EMAIL = env_str("LOGIN_RATE_PER_EMAIL", "5/15m")
+SUDO_FAILURE_LIMIT = env_int("SUDO_FAILURE_LIMIT", 5, minimum=1)
+SUDO_FAILURE_WINDOW = env_int("SUDO_FAILURE_WINDOW", 15 * 60, minimum=60)
+RATELIMIT_USE_CACHE = "default"
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'"],
+        "script-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- Static files ------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = not PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- The /v2 API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["statuspool.api.authentication.BearerCredentialAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["statuspool.api.permissions.HasRequiredScope"],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "statuspool.api.pagination.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "statuspool.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "StatusPool monitoring API",
+    "DESCRIPTION": "The /v2 API, authenticated with API keys (sp_live_…) or OAuth 2.0 access tokens.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/v2",
+}
+# Which authenticator handles a bearer value, chosen by its prefix (DESIGN.md, step 1).
+API_CREDENTIAL_AUTHENTICATORS = {
+    "sp_live_": "apikeys.authentication.authenticate_api_key",
+    "sp_oat_": "oauthapps.authentication.authenticate_access_token",
+}
+# Network addresses of reverse proxies whose X-Forwarded-For is believed (CIDRs, comma separated).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# Authentication results are cached this long; revocation deletes the entry everywhere at once.
+API_AUTH_CACHE_SECONDS = env_int("API_AUTH_CACHE_SECONDS", 30, minimum=0)
+
+# Plan limits, requests per 60-second window (SPEC.md "Rate limits").
+API_RATE_LIMITS = {
+    "team": {"read": env_int("RATE_TEAM_READ", 600, 1), "write": env_int("RATE_TEAM_WRITE", 120, 1)},
+    "enterprise": {
+        "read": env_int("RATE_ENTERPRISE_READ", 2400, 1),
+        "write": env_int("RATE_ENTERPRISE_WRITE", 600, 1),
+    },
+}
+
+# API key lifecycle (SPEC.md "Stale keys"); every number is a setting.
+APIKEY_MAX_PER_ACCOUNT = env_int("APIKEY_MAX_PER_ACCOUNT", 4, minimum=1)
+APIKEY_ROTATION_RECOMMENDED_DAYS = env_int("APIKEY_ROTATION_RECOMMENDED_DAYS", 90, minimum=1)
+APIKEY_STALE_DAYS = env_int("APIKEY_STALE_DAYS", 60, minimum=1)
+APIKEY_SUSPEND_DAYS = env_int("APIKEY_SUSPEND_DAYS", 90, minimum=1)
+APIKEY_SUSPEND_REMINDER_DAYS = env_int("APIKEY_SUSPEND_REMINDER_DAYS", 7, minimum=1)
+
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
+
+# Offline GeoIP: a MaxMind country/city database when configured, else geoip2fast's bundled data.
+GEOIP_DATABASE_PATH = env_str("GEOIP_DATABASE_PATH")
+
+# --- OAuth 2.0 (django-oauth-toolkit) ----------------------------------------------------------
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauthapps.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauthapps.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauthapps.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauthapps.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauthapps.IDToken"
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "monitors:read": "List and view monitor status, uptime history, and incident logs.",
+        "monitors:write": "Create, update, and delete monitors and check configurations.",
+        "alerts:read": "Retrieve alert rules, notification channels, and dispatch history.",
+        "alerts:write": "Modify alert thresholds and notification preferences.",
+        "teams:admin": "Manage team members, roles, and billing details.",
+    },
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+}
+
+# --- Logging -----------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,36 @@
+"""URL map. Each app owns its URLs; /v2 is the monitoring API, /oauth the authorization server."""
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import include, path
+
+from statuspool.api.errors import error_body
+
+urlpatterns = [
+    path("", lambda request: redirect("monitoring:monitor_list"), name="home"),
+    path("", include("statuspool.accounts.urls")),
+    path("monitors/", include("statuspool.monitoring.urls")),
+    path("settings/api-access/", include("apikeys.urls")),
+    path("settings/", include("oauthapps.urls")),
+    path("settings/audit-log/", include("audit.urls")),
+    path("oauth/", include("oauthapps.oauth_urls")),
+    path("v2/", include("statuspool.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/v2/"):
+        return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/v2/"):
+        return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,121 @@
+"""Shared fixtures: Alice (owner of account A), Bob (admin in A), Charlie (owner of account B).
+
+Tests that need the real PostgreSQL or Redis are marked ``postgres`` / ``redis`` and skip when
+DATABASE_URL / REDIS_URL do not point at them; CI sets both and fails when such a test is skipped.
+"""
+
+import os
+
+import pyotp
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from statuspool.accounts.models import Account, Membership, Role, TOTPDevice, User
+
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_collection_modifyitems(config, items):
+    needs_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…")
+    needs_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…")
+    on_pg = os.environ.get("DATABASE_URL", "").startswith("postgres")
+    on_redis = bool(os.environ.get("REDIS_URL"))
+    for item in items:
+        if "postgres" in item.keywords and not on_pg:
+            item.add_marker(needs_pg)
+        if "redis" in item.keywords and not on_redis:
+            item.add_marker(needs_redis)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    from statuspool.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
+def make_user(email, *, with_2fa=True, password=PASSWORD, full_name=""):
+    user = User.objects.create_user(email, password, full_name=full_name)
+    if with_2fa:
+        from django.utils import timezone
+
+        TOTPDevice.objects.create(user=user, secret=pyotp.random_base32(), confirmed_at=timezone.now())
+    return user
+
+
+def totp_now(user, *, for_time=None):
+    """A currently valid code for the user's authenticator."""
+    device = TOTPDevice.objects.get(user=user)
+    totp = pyotp.TOTP(device.secret)
+    return totp.at(for_time) if for_time is not None else totp.now()
+
+
+@pytest.fixture
+def account_a(db):
+    return Account.objects.create(name="Acme Monitoring", plan="team", billing_email="billing@acme.test")
+
+
+@pytest.fixture
+def account_b(db):
+    return Account.objects.create(name="Bravo Labs", plan="team", billing_email="billing@bravo.test")
+
+
+@pytest.fixture
+def alice(account_a):
+    user = make_user("alice@acme.test", full_name="Alice Owner")
+    Membership.objects.create(user=user, account=account_a, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def bob(account_a):
+    user = make_user("bob@acme.test", full_name="Bob Admin")
+    Membership.objects.create(user=user, account=account_a, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def mallory(account_a):
+    """A plain member of account A (read-only on monitoring, no credential screens)."""
+    user = make_user("mallory@acme.test", full_name="Mallory Member")
+    Membership.objects.create(user=user, account=account_a, role=Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def charlie(account_b):
+    user = make_user("charlie@bravo.test", full_name="Charlie Other")
+    Membership.objects.create(user=user, account=account_b, role=Role.OWNER)
+    return user
+
+
+def login(client, user):
+    """Log a user in as if password and 2FA had both been passed."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    return login(client, alice)
+
+
+@pytest.fixture
+def db_vendor(db):
+    return connection.vendor
+
+
+@pytest.fixture
+def digest_settings():
+    return settings.DIGEST_PEPPERS
