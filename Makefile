@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-.env:
-	$(PYTHON) -m statuspool.envfile .env
+.env: | $(STAMP)
+	$(BIN)/python -m statuspool.envfile .env
 
 migrate: install .env
 	$(BIN)/python manage.py migrate --noinput

@@ -41,11 +41,15 @@ class ApiKeyQuerySet(models.QuerySet):
 
     def usable(self, now=None):
         now = now or timezone.now()
-        return self.filter(status=Status.ACTIVE).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        return self.filter(status=Status.ACTIVE).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
 
 
 class ApiKey(models.Model):
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="api_keys")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=64)
     public_id = models.CharField(max_length=tokens.PUBLIC_ID_LENGTH, unique=True)
     pepper_id = models.CharField(max_length=16)
@@ -115,7 +119,9 @@ class ApiKey(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        return self.is_active and timezone.now() - self.idle_since >= timedelta(days=settings.APIKEY_STALE_DAYS)
+        return self.is_active and timezone.now() - self.idle_since >= timedelta(
+            days=settings.APIKEY_STALE_DAYS
+        )
 
     @property
     def suspends_at(self):

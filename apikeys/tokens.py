@@ -41,14 +41,14 @@ def is_well_formed(raw: str) -> bool:
     """Shape and checksum only; no database involved."""
     if len(raw) != KEY_LENGTH or not raw.startswith(PREFIX):
         return False
-    body = raw[len(PREFIX):]
+    body = raw[len(PREFIX) :]
     if not _ALPHABET_SET.issuperset(body):
         return False
     return secrets.compare_digest(checksum(raw[:-CHECKSUM_LENGTH]), raw[-CHECKSUM_LENGTH:])
 
 
 def public_id_of(raw: str) -> str:
-    return raw[len(PREFIX): len(PREFIX) + PUBLIC_ID_LENGTH]
+    return raw[len(PREFIX) : len(PREFIX) + PUBLIC_ID_LENGTH]
 
 
 def display(public_id: str) -> str:

@@ -70,7 +70,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["account", "-occurred_at", "-id"], name="audit_account_time"),
             models.Index(fields=["account", "action", "-occurred_at"], name="audit_account_action"),
-            models.Index(fields=["account", "target_type", "target_id"], name="audit_account_target"),
+            models.Index(
+                fields=["account", "target_type", "target_id"], name="audit_account_target"
+            ),
         ]
 
     def __str__(self):

@@ -50,8 +50,17 @@ def _lock_chain(account_id) -> None:
     # SQLite serialises writers of the whole database already.
 
 
-def record(*, action: str, actor: Actor, account=None, target=None, target_type: str = "",
-           target_id: str = "", target_label: str = "", details: dict | None = None) -> AuditEvent:
+def record(
+    *,
+    action: str,
+    actor: Actor,
+    account=None,
+    target=None,
+    target_type: str = "",
+    target_id: str = "",
+    target_label: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
     """Append one event to the account's chain. Must run inside the change's own transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must be called inside the transaction it records")
@@ -66,7 +75,10 @@ def record(*, action: str, actor: Actor, account=None, target=None, target_type:
     account_id = getattr(account, "pk", account)
     _lock_chain(account_id)
     previous = (
-        AuditEvent.objects.filter(account_id=account_id).order_by("-id").values_list("hash", flat=True).first()
+        AuditEvent.objects.filter(account_id=account_id)
+        .order_by("-id")
+        .values_list("hash", flat=True)
+        .first()
     )
     event = AuditEvent(
         account_id=account_id,

@@ -81,7 +81,9 @@ def decrypt(token: str, associated_data: str) -> str:
         raise DecryptionError(f"encryption key {key_id!r} is not in ENCRYPTION_KEYS")
     raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     try:
-        plaintext = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data.encode())
+        plaintext = AESGCM(key).decrypt(
+            raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data.encode()
+        )
     except InvalidTag:
         raise DecryptionError("ciphertext was altered or belongs to another row")
     return plaintext.decode()

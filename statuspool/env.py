@@ -81,7 +81,9 @@ def parse_keyring(name: str, raw: str, key_bytes: int | None = None) -> dict[str
             continue
         key_id, sep, encoded = entry.partition(":")
         if not sep or not key_id.isalnum() or len(key_id) > 16:
-            raise ImproperlyConfigured(f"{name}: each entry must be ID:BASE64 with an alphanumeric ID")
+            raise ImproperlyConfigured(
+                f"{name}: each entry must be ID:BASE64 with an alphanumeric ID"
+            )
         if key_id in ring:
             raise ImproperlyConfigured(f"{name}: key id {key_id!r} appears twice")
         try:

@@ -63,7 +63,9 @@ if not _raw_keys and not PRODUCTION:
     _raw_keys = "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 ENCRYPTION_KEYS = parse_keyring("ENCRYPTION_KEYS", _raw_keys or _secret("ENCRYPTION_KEYS"), 32)
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when STATUSPOOL_ENV=production")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -211,8 +213,10 @@ LOGIN_REDIRECT_URL = "monitoring:monitor_list"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -271,7 +275,9 @@ USE_TZ = True
 
 # --- The /v2 API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["statuspool.api.authentication.BearerCredentialAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "statuspool.api.authentication.BearerCredentialAuthentication"
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["statuspool.api.permissions.HasRequiredScope"],
     "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -304,7 +310,10 @@ API_AUTH_CACHE_SECONDS = env_int("API_AUTH_CACHE_SECONDS", 30, minimum=0)
 
 # Plan limits, requests per 60-second window (SPEC.md "Rate limits").
 API_RATE_LIMITS = {
-    "team": {"read": env_int("RATE_TEAM_READ", 600, 1), "write": env_int("RATE_TEAM_WRITE", 120, 1)},
+    "team": {
+        "read": env_int("RATE_TEAM_READ", 600, 1),
+        "write": env_int("RATE_TEAM_WRITE", 120, 1),
+    },
     "enterprise": {
         "read": env_int("RATE_ENTERPRISE_READ", 2400, 1),
         "write": env_int("RATE_ENTERPRISE_WRITE", 600, 1),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("statuspool.accounts.urls")),
     path("monitors/", include("statuspool.monitoring.urls")),
     path("settings/api-access/", include("apikeys.urls")),
+    path("settings/api-access/", include("apikeys.restriction_urls")),
     path("settings/", include("oauthapps.urls")),
     path("settings/audit-log/", include("audit.urls")),
     path("oauth/", include("oauthapps.oauth_urls")),
@@ -30,7 +31,9 @@ def handler404(request, exception=None):
 
 def handler500(request):
     if request.path.startswith("/v2/"):
-        return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side."), status=500
+        )
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -50,7 +50,9 @@ def make_user(email, *, with_2fa=True, password=PASSWORD, full_name=""):
     if with_2fa:
         from django.utils import timezone
 
-        TOTPDevice.objects.create(user=user, secret=pyotp.random_base32(), confirmed_at=timezone.now())
+        TOTPDevice.objects.create(
+            user=user, secret=pyotp.random_base32(), confirmed_at=timezone.now()
+        )
     return user
 
 
@@ -63,12 +65,16 @@ def totp_now(user, *, for_time=None):
 
 @pytest.fixture
 def account_a(db):
-    return Account.objects.create(name="Acme Monitoring", plan="team", billing_email="billing@acme.test")
+    return Account.objects.create(
+        name="Acme Monitoring", plan="team", billing_email="billing@acme.test"
+    )
 
 
 @pytest.fixture
 def account_b(db):
-    return Account.objects.create(name="Bravo Labs", plan="team", billing_email="billing@bravo.test")
+    return Account.objects.create(
+        name="Bravo Labs", plan="team", billing_email="billing@bravo.test"
+    )
 
 
 @pytest.fixture

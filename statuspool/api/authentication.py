@@ -17,7 +17,10 @@ _CREDENTIAL_PARAMS = ("access_token", "api_key", "key", "token")
 def _authenticators():
     cache = getattr(_authenticators, "_cache", None)
     if cache is None:
-        cache = {prefix: import_string(path) for prefix, path in settings.API_CREDENTIAL_AUTHENTICATORS.items()}
+        cache = {
+            prefix: import_string(path)
+            for prefix, path in settings.API_CREDENTIAL_AUTHENTICATORS.items()
+        }
         _authenticators._cache = cache
     return cache
 

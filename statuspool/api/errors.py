@@ -17,8 +17,11 @@ class ApiError(exceptions.APIException):
 
 
 class InvalidToken(ApiError):
-    def __init__(self, message="The bearer credential is missing, malformed, unknown, expired or revoked.",
-                 code="invalid_token"):
+    def __init__(
+        self,
+        message="The bearer credential is missing, malformed, unknown, expired or revoked.",
+        code="invalid_token",
+    ):
         super().__init__(code, message, status.HTTP_401_UNAUTHORIZED)
 
     def get_codes(self):
@@ -69,7 +72,11 @@ def exception_handler(exc, context):
         fields = exc.detail if isinstance(exc.detail, dict) else None
         message = "The request body is not valid." if fields else _message(exc.detail)
     else:
-        message = _message(response.data.get("detail", response.data)) if isinstance(response.data, dict) else _message(response.data)
+        message = (
+            _message(response.data.get("detail", response.data))
+            if isinstance(response.data, dict)
+            else _message(response.data)
+        )
     response.data = error_body(code, message, fields)
     if status_code == 401:
         response["WWW-Authenticate"] = WWW_AUTHENTICATE

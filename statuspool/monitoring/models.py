@@ -20,7 +20,9 @@ class Monitor(models.Model):
         HEAD = "HEAD"
         POST = "POST"
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="monitors")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="monitors"
+    )
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
@@ -56,7 +58,9 @@ class UptimeDay(models.Model):
 
     class Meta:
         ordering = ["-day"]
-        constraints = [models.UniqueConstraint(fields=["monitor", "day"], name="one_uptime_row_per_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["monitor", "day"], name="one_uptime_row_per_day")
+        ]
 
     @property
     def uptime_percent(self) -> float:
@@ -70,7 +74,9 @@ class Incident(models.Model):
         OPEN = "open", "Open"
         RESOLVED = "resolved", "Resolved"
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="incidents")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="incidents"
+    )
     monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="incidents")
     started_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -126,15 +132,22 @@ class AlertRule(models.Model):
         SLOW = "slow", "Response slower than threshold"
         SSL_EXPIRY = "ssl_expiry", "TLS certificate expires soon"
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="alert_rules")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="alert_rules"
+    )
     name = models.CharField(max_length=100)
     monitor = models.ForeignKey(
-        Monitor, on_delete=models.CASCADE, null=True, blank=True, related_name="alert_rules",
+        Monitor,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alert_rules",
         help_text="Empty: applies to every monitor of the account.",
     )
     condition = models.CharField(max_length=16, choices=Condition.choices, default=Condition.DOWN)
     threshold = models.PositiveIntegerField(
-        default=1, help_text="Consecutive failures, milliseconds, or days, depending on the condition."
+        default=1,
+        help_text="Consecutive failures, milliseconds, or days, depending on the condition.",
     )
     channels = models.ManyToManyField(NotificationChannel, related_name="alert_rules", blank=True)
     enabled = models.BooleanField(default=True)
@@ -156,12 +169,18 @@ class AlertDispatch(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="alert_dispatches")
-    rule = models.ForeignKey(AlertRule, on_delete=models.SET_NULL, null=True, related_name="dispatches")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="alert_dispatches"
+    )
+    rule = models.ForeignKey(
+        AlertRule, on_delete=models.SET_NULL, null=True, related_name="dispatches"
+    )
     channel = models.ForeignKey(
         NotificationChannel, on_delete=models.SET_NULL, null=True, related_name="dispatches"
     )
-    incident = models.ForeignKey(Incident, on_delete=models.SET_NULL, null=True, related_name="dispatches")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, related_name="dispatches"
+    )
     sent_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENT)
     detail = models.CharField(max_length=200, blank=True)

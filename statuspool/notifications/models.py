@@ -11,7 +11,9 @@ class OutboxEmail(models.Model):
         FAILED = "failed", "Failed (gave up)"
 
     to = models.JSONField(help_text="List of recipient addresses.")
-    template = models.CharField(max_length=100, help_text="notifications/email/<template>.{txt,html}")
+    template = models.CharField(
+        max_length=100, help_text="notifications/email/<template>.{txt,html}"
+    )
     subject = models.CharField(max_length=200)
     context = models.JSONField(default=dict, blank=True)
     # Deduplicates emails that must go out once only (e.g. one usage alert per key and hour).

@@ -1,0 +1,10 @@
+"""Signals of the /v2 pipeline, so usage tracking and the request log stay out of the views.
+
+``api_request_finished`` is sent once per /v2 request that carried a valid credential, after the
+response is built, with ``credential``, ``request``, ``response``, ``ip`` and ``duration_ms``.
+Receivers must not write to the database synchronously (buffer, then flush from a task).
+"""
+
+from django.dispatch import Signal
+
+api_request_finished = Signal()
