@@ -149,6 +149,9 @@ class RecoveryCode(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self):
+        return f"Recovery code of user {self.user_id} ({'used' if self.used_at else 'unused'})"
+
     @staticmethod
     def generate_plaintext() -> str:
         raw = secrets.token_hex(5)  # 40 bits each; ten of them, single use, rate limited at login

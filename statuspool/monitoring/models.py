@@ -62,6 +62,9 @@ class UptimeDay(models.Model):
             models.UniqueConstraint(fields=["monitor", "day"], name="one_uptime_row_per_day")
         ]
 
+    def __str__(self):
+        return f"{self.monitor_id} on {self.day}"
+
     @property
     def uptime_percent(self) -> float:
         if not self.checks:
@@ -189,3 +192,6 @@ class AlertDispatch(models.Model):
 
     class Meta:
         ordering = ["-sent_at", "-id"]
+
+    def __str__(self):
+        return f"Dispatch {self.pk} ({self.status})"
