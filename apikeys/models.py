@@ -81,6 +81,8 @@ class ApiKey(models.Model):
     # Enterprise: CIDR blocks the key may be used from; empty means anywhere.
     allowed_networks = models.JSONField(default=list, blank=True)
     usage_alerts_enabled = models.BooleanField(default=False)
+    # Countries this key has been used from (ISO codes), for the "new geolocation" usage alert.
+    seen_countries = models.JSONField(default=list, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
 
