@@ -1,9 +1,11 @@
 """What StatusPool monitors: checks, their daily uptime, incidents, and who gets alerted how."""
 
 import uuid
+from datetime import date, timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from statuspool.crypto import EncryptedTextField
@@ -12,6 +14,31 @@ from statuspool.crypto import EncryptedTextField
 class AccountScopedQuerySet(models.QuerySet):
     def for_account(self, account):
         return self.filter(account=account)
+
+
+UPTIME_WINDOW_DAYS = 90
+
+
+def uptime_window(today: date | None = None) -> tuple[date, date]:
+    """The first and last UTC day of the uptime history shown for a monitor (both included)."""
+    today = today or timezone.now().date()
+    return today - timedelta(days=UPTIME_WINDOW_DAYS - 1), today
+
+
+class MonitorQuerySet(AccountScopedQuerySet):
+    def with_open_incident(self):
+        """Annotate ``has_open_incident`` in the same query (the list shows it for every row)."""
+        open_incidents = Incident.objects.filter(
+            monitor=OuterRef("pk"), status=Incident.Status.OPEN
+        )
+        return self.annotate(has_open_incident=Exists(open_incidents))
+
+    def with_recent_uptime(self, since: date):
+        """Prefetch the uptime rows from ``since`` on, oldest first, as ``recent_uptime_days``."""
+        days = UptimeDay.objects.filter(day__gte=since).order_by("day")
+        return self.prefetch_related(
+            Prefetch("uptime_days", queryset=days, to_attr="recent_uptime_days")
+        )
 
 
 class Monitor(models.Model):
@@ -38,13 +65,26 @@ class Monitor(models.Model):
     paused = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = AccountScopedQuerySet.as_manager()
+    objects = MonitorQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
 
     def __str__(self):
         return self.name
+
+    @property
+    def current_status(self) -> str:
+        """ "paused", "down" (an incident is open) or "up".
+
+        Uses the ``has_open_incident`` annotation when the queryset added it (lists), else asks.
+        """
+        if self.paused:
+            return "paused"
+        has_open = getattr(self, "has_open_incident", None)
+        if has_open is None:
+            has_open = self.incidents.filter(status=Incident.Status.OPEN).exists()
+        return "down" if has_open else "up"
 
 
 class UptimeDay(models.Model):
@@ -94,6 +134,11 @@ class Incident(models.Model):
     def __str__(self):
         return f"{self.monitor}: {self.cause}"
 
+    @property
+    def duration(self) -> timedelta:
+        """How long the incident lasted, or has lasted so far while it is open."""
+        return (self.resolved_at or timezone.now()) - self.started_at
+
 
 class NotificationChannel(models.Model):
     """Where alerts go. The credential (webhook URL, routing key) is encrypted and write-only."""
@@ -129,6 +174,14 @@ class NotificationChannel(models.Model):
         return bool(self.__dict__.get("secret"))
 
 
+class AlertRuleQuerySet(AccountScopedQuerySet):
+    def applying_to(self, monitor):
+        """Rules of the monitor's account that name this monitor or cover every monitor."""
+        return self.filter(account_id=monitor.account_id).filter(
+            Q(monitor=monitor) | Q(monitor__isnull=True)
+        )
+
+
 class AlertRule(models.Model):
     class Condition(models.TextChoices):
         DOWN = "down", "Monitor is down"
@@ -156,13 +209,24 @@ class AlertRule(models.Model):
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = AccountScopedQuerySet.as_manager()
+    objects = AlertRuleQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
 
     def __str__(self):
         return self.name
+
+    @property
+    def condition_summary(self) -> str:
+        """The condition with its threshold in words, since the threshold's unit depends on it."""
+        if self.condition == self.Condition.SLOW:
+            return f"Responses slower than {self.threshold} ms"
+        if self.condition == self.Condition.SSL_EXPIRY:
+            return f"TLS certificate expires within {self.threshold} days"
+        if self.threshold == 1:
+            return "Down after 1 failed check"
+        return f"Down after {self.threshold} consecutive failed checks"
 
 
 class AlertDispatch(models.Model):

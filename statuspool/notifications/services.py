@@ -1,0 +1,145 @@
+"""The email outbox: write a row inside the event's transaction, send it from a worker after commit.
+
+Delivery is at-least-once toward SMTP and at-most-once per row as far as the database can tell:
+a row is claimed under a row lock (skip_locked), sent, and marked sent in the same transaction, so
+a second worker or a repeated task finds it locked or sent and does nothing. Rows whose first task
+was lost (broker down, worker killed) are picked up by the periodic sweep.
+"""
+
+import logging
+import re
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.db.models import F
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone
+
+from statuspool.notifications.models import OutboxEmail
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 60  # 1, 2, 4 … 64 minutes between attempts: about two hours in all
+BACKOFF_MAX_SECONDS = 6 * 3600
+SWEEP_BATCH = 200
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+def email_enqueue(
+    *, to: list[str], subject: str, template: str, context: dict, dedup_key: str | None = None
+) -> OutboxEmail:
+    """Queue one email; call it inside the transaction of the event that causes it.
+
+    With a ``dedup_key`` seen before, nothing is queued and the existing row is returned.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("email_enqueue() must run inside the transaction of its event")
+    if not to or not all(isinstance(address, str) and "@" in address for address in to):
+        raise ValueError("email_enqueue() needs a list of email addresses")
+    if not _TEMPLATE_NAME.match(template):
+        raise ValueError(f"template names are lowercase words: {template!r}")
+    # Fail inside the caller's transaction, not hours later in a worker, on a missing template.
+    get_template(f"notifications/email/{template}.txt")
+    get_template(f"notifications/email/{template}.html")
+    fields = {"to": list(to), "subject": subject[:200], "template": template, "context": context}
+    if dedup_key is None:
+        email = OutboxEmail.objects.create(**fields)
+    else:
+        # get_or_create inserts under a savepoint: a duplicate key does not break the caller's
+        # transaction, and a concurrent writer of the same key wins cleanly.
+        email, created = OutboxEmail.objects.get_or_create(dedup_key=dedup_key, defaults=fields)
+        if not created:
+            return email
+    transaction.on_commit(lambda: _dispatch(email.pk))
+    return email
+
+
+def _dispatch(email_id: int) -> None:
+    from statuspool.notifications.tasks import send_outbox_email
+
+    try:
+        send_outbox_email.delay(email_id)
+    except Exception:
+        # The row is committed; the sweep sends it once the broker is back.
+        logger.warning("outbox: could not enqueue email %s; the sweep will send it", email_id)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay after the given number of failed attempts (doubling, capped)."""
+    return timedelta(
+        seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    )
+
+
+def render_message(email: OutboxEmail) -> EmailMultiAlternatives:
+    context = {**email.context, "subject": email.subject, "site_url": settings.SITE_URL}
+    text = render_to_string(f"notifications/email/{email.template}.txt", context)
+    html = render_to_string(f"notifications/email/{email.template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=email.subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=email.to
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def outbox_send(*, email_id: int, now: datetime | None = None) -> str:
+    """Send one due, pending row. Returns "sent", "retry", "failed" or "skipped"."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = OutboxEmail.objects.select_for_update(skip_locked=True).filter(
+            pk=email_id, status=OutboxEmail.Status.PENDING, next_attempt_at__lte=now
+        )
+        email = due.first()
+        if email is None:
+            return "skipped"  # sent already, given up, not due, or another worker holds it
+        # Writing first also takes SQLite's write lock, which has no row locks to skip.
+        if not due.update(attempts=F("attempts") + 1):
+            return "skipped"
+        email.attempts += 1
+        try:
+            render_message(email).send(fail_silently=False)
+        except Exception as error:
+            return _record_failure(email, error, now)
+        email.status = OutboxEmail.Status.SENT
+        email.sent_at = now
+        email.last_error = ""
+        email.save(update_fields=["status", "sent_at", "last_error"])
+    return "sent"
+
+
+def _record_failure(email: OutboxEmail, error: Exception, now: datetime) -> str:
+    # The exception type and message only: SMTP errors carry the server's reply, never our
+    # credentials, and the email body (which may hold links) is not part of it.
+    email.last_error = f"{type(error).__name__}: {error}"[:500]
+    if email.attempts >= MAX_ATTEMPTS:
+        email.status = OutboxEmail.Status.FAILED
+        logger.error("outbox: giving up on email %s after %s attempts", email.pk, email.attempts)
+    else:
+        email.next_attempt_at = now + backoff(email.attempts)
+        logger.warning(
+            "outbox: email %s failed (attempt %s), next try at %s: %s",
+            email.pk,
+            email.attempts,
+            email.next_attempt_at.isoformat(),
+            type(error).__name__,
+        )
+    email.save(update_fields=["status", "last_error", "next_attempt_at"])
+    return "failed" if email.status == OutboxEmail.Status.FAILED else "retry"
+
+
+def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> dict[str, int]:
+    """Send every due pending row (oldest first, at most ``limit``); returns counts by outcome."""
+    now = now or timezone.now()
+    due_ids = list(
+        OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    outcomes: dict[str, int] = {}
+    for email_id in due_ids:
+        outcome = outbox_send(email_id=email_id, now=now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

@@ -1,0 +1,91 @@
+"""docker-compose.yml describes the production-like stack without carrying a single secret."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES = COMPOSE["services"]
+APP_SERVICES = ("web", "worker", "beat")
+INTERPOLATION = re.compile(r"^\$\{[A-Z_]+(:?[-?][^}]*)?\}$")
+
+
+def command_of(service) -> str:
+    command = SERVICES[service].get("command", "")
+    return " ".join(command) if isinstance(command, list) else command
+
+
+def test_the_stack_has_every_service():
+    assert set(SERVICES) == {"postgres", "redis", "web", "worker", "beat", "mailpit"}
+    assert SERVICES["postgres"]["image"] == "postgres:16"
+    assert SERVICES["redis"]["image"] == "redis:7"
+    assert SERVICES["mailpit"]["image"].startswith("axllent/mailpit")
+    assert "8025:8025" in SERVICES["mailpit"]["ports"]
+
+
+def test_web_migrates_collects_static_and_serves_with_gunicorn():
+    command = command_of("web")
+    assert command.index("migrate --noinput") < command.index("collectstatic --noinput")
+    assert command.index("collectstatic") < command.index("gunicorn statuspool.wsgi:application")
+    assert "--bind 0.0.0.0:8000" in command
+    assert "8000:8000" in SERVICES["web"]["ports"]
+
+
+def test_worker_and_exactly_one_beat_run_celery():
+    assert command_of("worker").startswith("celery -A statuspool worker")
+    assert command_of("beat").startswith("celery -A statuspool beat")
+    beats = [name for name in SERVICES if re.search(r"celery .*\bbeat\b", command_of(name))]
+    assert beats == ["beat"]
+    assert "deploy" not in SERVICES["beat"]  # never scaled
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_app_services_build_the_image_and_read_the_operators_env_file(service):
+    config = SERVICES[service]
+    assert config["build"] == "."
+    assert config["env_file"] == ".env.production"
+    assert config["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert config["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_app_services_share_database_redis_and_production_mode():
+    environments = [SERVICES[name]["environment"] for name in APP_SERVICES]
+    for variable in ("DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "STATUSPOOL_ENV"):
+        assert len({env[variable] for env in environments}) == 1, variable
+    env = environments[0]
+    assert env["STATUSPOOL_ENV"] == "production"
+    assert env["DATABASE_URL"].startswith("postgres://statuspool:${POSTGRES_PASSWORD")
+    assert env["DATABASE_URL"].endswith("@postgres:5432/statuspool")
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert (env["EMAIL_HOST"], env["EMAIL_PORT"]) == ("mailpit", "1025")
+
+
+def test_no_secret_literal_in_the_file():
+    secret_names = re.compile(r"SECRET|PASSWORD|PEPPER|ENCRYPTION|TOKEN|API_KEY")
+    for name, config in SERVICES.items():
+        for variable, value in (config.get("environment") or {}).items():
+            if secret_names.search(variable):
+                assert INTERPOLATION.match(str(value)), f"{name}.{variable} holds a literal"
+    # The application's own secrets come from the env file only, not even as interpolations.
+    for config in SERVICES.values():
+        environment = config.get("environment") or {}
+        assert not {"SECRET_KEY", "DIGEST_PEPPERS", "ENCRYPTION_KEYS"} & set(environment)
+    # The password inside DATABASE_URL is an interpolation, not a value.
+    url = SERVICES["web"]["environment"]["DATABASE_URL"]
+    password = url.split("://", 1)[1].rsplit("@", 1)[0].split(":", 1)[1]
+    assert INTERPOLATION.match(password)
+    # Nothing that looks like a generated key (long base64 runs) anywhere in the text.
+    assert not re.findall(r"[A-Za-z0-9+_=-]{32,}", COMPOSE_TEXT)
+
+
+def test_the_image_never_contains_the_env_files():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".env" in ignored and ".env.*" in ignored
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.startswith("# ") and "FROM python:3.11-slim" in dockerfile
+    assert "RUN pip install ." in dockerfile
+    assert "USER statuspool" in dockerfile
