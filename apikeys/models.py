@@ -34,10 +34,16 @@ class ApiKeyQuerySet(models.QuerySet):
     def not_revoked(self):
         return self.exclude(status=Status.REVOKED)
 
-    def counting_toward_limit(self):
-        """Non-revoked keys, except rotation replacements while their predecessor is winding down."""
-        winding_down = ApiKey.objects.filter(status=Status.ACTIVE, expires_at__isnull=False)
-        return self.not_revoked().exclude(rotated_from__in=winding_down)
+    def counting_toward_limit(self, now=None):
+        """Non-revoked, unexpired keys, except a rotation's replacement while its predecessor is
+        still in its grace period (the pair counts once)."""
+        now = now or timezone.now()
+        winding_down = ApiKey.objects.filter(status=Status.ACTIVE, expires_at__gt=now)
+        return (
+            self.not_revoked()
+            .exclude(expires_at__lte=now)
+            .exclude(rotated_from__in=winding_down)
+        )
 
     def usable(self, now=None):
         now = now or timezone.now()

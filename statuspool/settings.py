@@ -183,6 +183,27 @@ else:
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The one place the periodic jobs are defined.
 CELERY_BEAT_SCHEDULE = {
+    # Moves buffered /v2 request-log entries (Redis list or spool files) into the database.
+    "audit-flush-request-log": {
+        "task": "audit.tasks.flush_request_log",
+        "schedule": timedelta(seconds=5),
+    },
+    # Deletes audit events and request-log rows older than AUDIT_RETENTION_DAYS, in batches.
+    "audit-purge-expired": {"task": "audit.tasks.purge_expired", "schedule": timedelta(days=1)},
+    # Flags API keys idle for APIKEY_STALE_DAYS and emails owners (warning, then the reminder).
+    "apikeys-flag-stale": {"task": "apikeys.tasks.flag_stale_keys", "schedule": timedelta(days=1)},
+    # Suspends API keys idle for APIKEY_SUSPEND_DAYS whose owners were warned in time.
+    "apikeys-suspend-stale": {
+        "task": "apikeys.tasks.suspend_stale_keys",
+        "schedule": timedelta(days=1),
+    },
+    # Writes buffered last-used data of API keys / OAuth grants and queues Usage Alerts; a run
+    # that waited longer than the interval is dropped, the next one flushes the same buffer.
+    "apikeys-flush-usage": {
+        "task": "apikeys.usage_tasks.flush_usage",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 25},
+    },
     # Sends outbox emails whose first attempt was lost (broker down, worker restarted).
     "notifications-sweep-outbox": {
         "task": "statuspool.notifications.tasks.sweep_outbox",
@@ -237,6 +258,7 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 # Login attempts and sudo confirmations (per IP / per email / per user).
 LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "20/10m")
 LOGIN_RATE_PER_EMAIL = env_str("LOGIN_RATE_PER_EMAIL", "5/15m")
+SIGNUP_RATE_PER_IP = env_str("SIGNUP_RATE_PER_IP", "10/h")
 SUDO_FAILURE_LIMIT = env_int("SUDO_FAILURE_LIMIT", 5, minimum=1)
 SUDO_FAILURE_WINDOW = env_int("SUDO_FAILURE_WINDOW", 15 * 60, minimum=60)
 RATELIMIT_USE_CACHE = "default"
@@ -277,8 +299,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "statuspool.api.authentication.BearerCredentialAuthentication"
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["statuspool.api.permissions.HasRequiredScope"],
-    "DEFAULT_THROTTLE_CLASSES": [],
+    # Network policy (IP allowlist) before scope, then the plan's rate limit (DESIGN.md steps 2-4).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "statuspool.api.network.AllowedNetwork",
+        "statuspool.api.permissions.HasRequiredScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["statuspool.api.throttling.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "statuspool.api.pagination.CursorPagination",
@@ -345,13 +371,42 @@ OAUTH2_PROVIDER = {
         "alerts:write": "Modify alert thresholds and notification preferences.",
         "teams:admin": "Manage team members, roles, and billing details.",
     },
+    # A client that asks for no scope gets the least: read access to monitors.
+    "DEFAULT_SCOPES": ["monitors:read"],
+    # Authorization code + refresh token only, PKCE S256 only (oauthapps/server.py).
+    "OAUTH2_SERVER_CLASS": "oauthapps.server.AuthorizationCodeServer",
+    "OAUTH2_VALIDATOR_CLASS": "oauthapps.validator.StatusPoolValidator",
     "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_GENERATOR": "oauthapps.tokens.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthapps.tokens.generate_refresh_token",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # Client secrets: keyed HMAC-SHA256 (oauthapps/hashers.py), not a slow password hasher.
+    "CLIENT_SECRET_HASHER": "sp_hmac_sha256",
+    # https only; an application that registered a loopback URI (http://127.0.0.1, localhost)
+    # for a native app may also redirect to it (oauthapps.models.Application.get_allowed_schemes).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # RFC 9700 gates, all enforced: no implicit or password grant, no "plain" PKCE, tokens stored
+    # only as SHA-256 checksums, the "iss" parameter on authorization responses (RFC 9207).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # RFC 8414 metadata (/.well-known/oauth-authorization-server) advertises exactly that.
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
 }
 
 # --- Logging -----------------------------------------------------------------------------------

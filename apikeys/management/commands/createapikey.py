@@ -1,0 +1,52 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from apikeys.management.helpers import account_from_arg, messages_of
+from apikeys.models import SCOPES
+from apikeys.services import apikey_create, apikey_validate_new
+from audit.services import Actor
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an API key for an account and print it once; the key is alone on the last line. "
+        "Criteria: name of 1-64 characters unique among the account's non-revoked keys, at least "
+        f"one scope out of {', '.join(SCOPES)}, at most 4 non-revoked keys per account. "
+        "Audited as actor kind system."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", required=True, help="Account id or exact name.")
+        parser.add_argument("--name", required=True, help="Key name, e.g. prod-monitoring-cli.")
+        parser.add_argument(
+            "--scopes",
+            required=True,
+            help="Comma-separated scopes, e.g. monitors:read,alerts:read.",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check the criteria; create nothing."
+        )
+
+    def handle(self, *args, account, name, scopes, dry_run, **options):
+        account = account_from_arg(account)
+        scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
+        try:
+            if dry_run:
+                apikey_validate_new(account=account, name=name, scopes=scope_list)
+                self.stdout.write(
+                    f"Dry run: would create {name!r} for {account.name} (id {account.pk})."
+                )
+                return
+            key, raw = apikey_create(
+                account=account,
+                name=name,
+                scopes=scope_list,
+                actor=Actor.system(label="manage.py createapikey"),
+            )
+        except ValidationError as error:
+            raise CommandError(messages_of(error))
+        self.stdout.write(
+            f"Created {key.name!r} ({key.display_id}) for {account.name} (id {account.pk}) "
+            f"with scopes {', '.join(key.scopes)}. Store the key now; it is not shown again:"
+        )
+        self.stdout.write(raw)

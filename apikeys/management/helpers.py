@@ -1,0 +1,53 @@
+"""What the API key commands share: finding the account and the key an operator named."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+
+from apikeys.models import ApiKey
+from statuspool.accounts.models import Account
+
+
+def account_from_arg(value: str) -> Account:
+    """ACCOUNT is an account id or its exact name."""
+    if value.isdigit():
+        account = Account.objects.filter(pk=int(value)).first()
+        if account:
+            return account
+    matches = list(Account.objects.filter(name=value)[:2])
+    if len(matches) > 1:
+        raise CommandError(f"Several accounts are named {value!r}; use the account id instead.")
+    if not matches:
+        raise CommandError(f"No account with id or name {value!r}.")
+    return matches[0]
+
+
+def key_from_arg(public_id: str) -> ApiKey:
+    """PUBLIC_ID as shown in the dashboard; a pasted ``sp_live_…`` prefix or ``…`` is tolerated."""
+    cleaned = public_id.strip().removeprefix("sp_live_").rstrip("…").rstrip(".")
+    if len(cleaned) > 8:
+        raise CommandError(
+            "Give the key's public id (8 characters, e.g. 4f8a2c91), never the full key."
+        )
+    key = ApiKey.objects.select_related("account").filter(public_id=cleaned).first()
+    if key is None:
+        raise CommandError(f"No API key with public id {cleaned!r}.")
+    return key
+
+
+def messages_of(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def describe_status(key: ApiKey) -> str:
+    if key.status != "active":
+        return key.status
+    if key.is_expired:
+        return "expired"
+    parts = ["active"]
+    if key.expires_at:
+        parts.append(f"expires {key.expires_at:%Y-%m-%d %H:%M} UTC")
+    if key.is_stale:
+        parts.append("stale")
+    if key.rotation_recommended and not key.expires_at:
+        parts.append("rotation recommended")
+    return ", ".join(parts)

@@ -1,0 +1,249 @@
+"""Settings → API Access: list, create, show once, detail, rotate, revoke, reactivate, keep active.
+
+Team admins only (``team_admin_required``: members and other accounts get a 404). A key of another
+account is a 404 too, because every lookup goes through ``_key_for`` scoped to the current account.
+Secrets are rendered straight into the POST response that created them and never stored.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_POST
+
+from apikeys import services
+from apikeys.forms import ApiKeyCreateForm, RevokeForm, RotateForm, ScopesForm
+from apikeys.models import SCOPES, ApiKey, Status
+from audit.services import Actor
+from statuspool.accounts.decorators import team_admin_required
+from statuspool.accounts.sudo import SudoForm, sudo_confirm
+
+# Where the documentation's curl example points, relative to the host the admin is using.
+CURL_PATH = "/v2/monitors"
+
+
+def _key_for(request, public_id: str) -> ApiKey:
+    keys = ApiKey.objects.for_account(request.account).select_related(
+        "created_by", "revoked_by", "rotated_from", "rotated_to"
+    )
+    return get_object_or_404(keys, public_id=public_id)
+
+
+def _data(request):
+    # Not ``request.POST or None``: an empty POST must still bind the form and show its errors.
+    return request.POST if request.method == "POST" else None
+
+
+def _sudo_form(request) -> SudoForm:
+    return SudoForm(_data(request))
+
+
+def _unfilled(sudo_form: SudoForm) -> SudoForm:
+    """Re-render a failed confirmation empty: a typed password or code is never echoed back."""
+    if sudo_form.is_bound:
+        sudo_form.is_valid()  # errors are computed from what was typed, then kept
+        data = sudo_form.data.copy()
+        data["password"] = data["otp_code"] = ""
+        sudo_form.data = data
+    return sudo_form
+
+
+def _show_once(request, key: ApiKey, raw: str, *, replaced: ApiKey | None = None):
+    """The only page that ever shows the full key; not cacheable anywhere."""
+    response = render(
+        request,
+        "apikeys/show_once.html",
+        {
+            "key": key,
+            "raw_key": raw,
+            "replaced": replaced,
+            "curl_url": request.build_absolute_uri(CURL_PATH),
+            "scope_descriptions": SCOPES,
+        },
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@team_admin_required
+def key_list(request):
+    keys = list(
+        ApiKey.objects.for_account(request.account)
+        .select_related("created_by", "rotated_from", "rotated_to")
+        .order_by("-created_at", "-id")
+    )
+    return render(
+        request,
+        "apikeys/list.html",
+        {
+            "live_keys": [k for k in keys if k.status != Status.REVOKED and not k.is_expired],
+            "inactive_keys": [k for k in keys if k.status == Status.REVOKED or k.is_expired],
+            "limit_reached": services.apikey_limit_reached(account=request.account),
+            "limit_message": services.limit_reached_message(),
+        },
+    )
+
+
+@login_required
+@team_admin_required
+def key_create(request):
+    form = ApiKeyCreateForm(_data(request), account=request.account)
+    sudo_form = _sudo_form(request)
+    # The sudo check runs last: a typo in the name must not burn the one-time code.
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and sudo_confirm(request, sudo_form, purpose="apikey.create")
+    ):
+        try:
+            key, raw = services.apikey_create(
+                account=request.account,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                actor=Actor.from_request(request),
+                created_by=request.user,
+            )
+        except ValidationError as error:
+            form.apply_service_error(error)
+        else:
+            return _show_once(request, key, raw)
+    context = {
+        "form": form,
+        "sudo_form": _unfilled(sudo_form),
+        "scope_descriptions": SCOPES,
+        "limit_reached": services.apikey_limit_reached(account=request.account),
+        "limit_message": services.limit_reached_message(),
+    }
+    return render(request, "apikeys/create.html", context)
+
+
+@login_required
+@team_admin_required
+def key_detail(request, public_id):
+    key = _key_for(request, public_id)
+    return render(
+        request,
+        "apikeys/detail.html",
+        {
+            "key": key,
+            "scope_descriptions": SCOPES,
+            "suspends_on": services.suspension_date(key) if key.is_stale else None,
+            "requests_url": "/settings/audit-log/requests/?key=" + key.public_id,
+        },
+    )
+
+
+@login_required
+@team_admin_required
+def key_rotate(request, public_id):
+    key = _key_for(request, public_id)
+    if not key.is_active or key.expires_at is not None:
+        # Checked before the sudo form so a refused rotation never spends the one-time code.
+        messages.error(request, "Only an active key that has not been rotated yet can be rotated.")
+        return redirect("apikeys:detail", public_id=key.public_id)
+    form = RotateForm(_data(request))
+    sudo_form = _sudo_form(request)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and sudo_confirm(request, sudo_form, purpose="apikey.rotate")
+    ):
+        try:
+            new_key, raw = services.apikey_rotate(
+                key=key,
+                actor=Actor.from_request(request),
+                expire_old_in=form.cleaned_data["expire_old_in"],
+                created_by=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("apikeys:detail", public_id=key.public_id)
+        return _show_once(request, new_key, raw, replaced=key)
+    return render(
+        request,
+        "apikeys/rotate.html",
+        {"key": key, "form": form, "sudo_form": _unfilled(sudo_form)},
+    )
+
+
+@login_required
+@team_admin_required
+def key_revoke(request, public_id):
+    key = _key_for(request, public_id)
+    form = RevokeForm(_data(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.apikey_revoke(
+                key=key,
+                actor=Actor.from_request(request),
+                reason=form.cleaned_data["reason"],
+                revoked_by=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The key “{key.name}” ({key.display_id}) was revoked.")
+        return redirect("apikeys:detail", public_id=key.public_id)
+    return render(request, "apikeys/revoke.html", {"key": key, "form": form})
+
+
+@login_required
+@team_admin_required
+def key_reactivate(request, public_id):
+    key = _key_for(request, public_id)
+    sudo_form = _sudo_form(request)
+    if request.method == "POST" and sudo_confirm(request, sudo_form, purpose="apikey.reactivate"):
+        try:
+            services.apikey_reactivate(key=key, actor=Actor.from_request(request))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The key “{key.name}” works again.")
+        return redirect("apikeys:detail", public_id=key.public_id)
+    context = {"key": key, "sudo_form": _unfilled(sudo_form)}
+    return render(request, "apikeys/reactivate.html", context)
+
+
+@require_POST
+@login_required
+@team_admin_required
+def key_keep_active(request, public_id):
+    key = _key_for(request, public_id)
+    try:
+        services.apikey_keep_active(key=key, actor=Actor.from_request(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"The key “{key.name}” is no longer stale; the idle clock starts again today.",
+        )
+    return redirect("apikeys:detail", public_id=key.public_id)
+
+
+@login_required
+@team_admin_required
+def key_edit_scopes(request, public_id):
+    key = _key_for(request, public_id)
+    if key.status == Status.REVOKED:
+        messages.error(request, "A revoked key cannot be changed.")
+        return redirect("apikeys:detail", public_id=key.public_id)
+    form = ScopesForm(_data(request), initial={"scopes": key.scopes})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.apikey_update_scopes(
+                key=key, scopes=form.cleaned_data["scopes"], actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            form.add_error("scopes", error.messages)
+        else:
+            messages.success(request, f"Scopes of “{key.name}” saved.")
+            return redirect(reverse("apikeys:detail", args=[key.public_id]))
+    return render(
+        request,
+        "apikeys/scopes.html",
+        {"key": key, "form": form, "scope_descriptions": SCOPES},
+    )

@@ -1,0 +1,215 @@
+"""Account and authentication workflows, each in one transaction with its audit event.
+
+Events about a person rather than an account (logins, 2FA changes, password changes) are written
+once to every account the person belongs to, so each account's team admins see them in their own
+audit log (and with ``account=None`` for someone who belongs to no account).
+"""
+
+import dataclasses
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apikeys.services import apikey_create_default
+from audit.services import Actor, record
+from statuspool.accounts import recovery, totp
+from statuspool.accounts.models import Account, Membership, Plan, Role, TOTPDevice, User
+
+ACCOUNT_NAME_MAX = 100
+
+
+def _record_for_user(*, action: str, actor: Actor, user, details: dict | None = None) -> None:
+    account_ids = list(
+        Membership.objects.filter(user=user)
+        .order_by("account_id")
+        .values_list("account_id", flat=True)
+    )
+    for account_id in account_ids or [None]:
+        record(
+            action=action,
+            actor=actor,
+            account=account_id,
+            target=user,
+            target_label=user.email,
+            details=details,
+        )
+
+
+def _check_new_password(password: str, *, email: str, full_name: str = "", user=None) -> None:
+    try:
+        validate_password(password, user or User(email=email, full_name=full_name))
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages})
+
+
+# --- Accounts ------------------------------------------------------------------------------------
+def account_create(
+    *,
+    name: str,
+    owner_email: str,
+    plan: str = Plan.TEAM,
+    actor: Actor,
+    owner_password: str | None = None,
+    owner_full_name: str = "",
+    signup: bool = False,
+) -> tuple[Account, User, str]:
+    """Create an account with its owner and default API key; returns (account, owner, key).
+
+    The owner's user is created when the email is new (then ``owner_password`` is required and
+    must pass the password validators). ``signup=True`` means a person is signing up: the email
+    must be new, the actor becomes the new user, and an ``auth.signup`` event is recorded too.
+    The default key's plaintext exists only in the return value.
+    """
+    name = (name or "").strip()
+    email = User.objects.normalize_email((owner_email or "").strip()).lower()
+    if not 1 <= len(name) <= ACCOUNT_NAME_MAX:
+        raise ValidationError(
+            {"name": f"Give the account a name of 1 to {ACCOUNT_NAME_MAX} characters."}
+        )
+    if plan not in Plan.values:
+        raise ValidationError(
+            {"plan": f"Unknown plan {plan!r}; choose one of: {', '.join(Plan.values)}."}
+        )
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": f"{owner_email!r} is not a valid email address."})
+    try:
+        with transaction.atomic():
+            return _account_create(
+                name=name,
+                email=email,
+                plan=plan,
+                actor=actor,
+                password=owner_password,
+                full_name=(owner_full_name or "").strip(),
+                signup=signup,
+            )
+    except IntegrityError:
+        # Two sign-ups with one email at the same moment: the unique index decides.
+        raise ValidationError({"email": "A user with this email address already exists."})
+
+
+def _account_create(*, name, email, plan, actor, password, full_name, signup):
+    user = User.objects.filter(email__iexact=email).first()
+    created_user = user is None
+    if user is not None and signup:
+        raise ValidationError({"email": "A user with this email address already exists."})
+    if created_user:
+        if not password:
+            raise ValidationError({"password": "A password is required to create the owner."})
+        _check_new_password(password, email=email, full_name=full_name)
+        user = User.objects.create_user(email, password, full_name=full_name)
+    if signup:
+        actor = dataclasses.replace(actor, user=user, email=user.email)
+    account = Account.objects.create(name=name, plan=plan, billing_email=user.email)
+    Membership.objects.create(user=user, account=account, role=Role.OWNER)
+    if signup:
+        record(
+            action="auth.signup",
+            actor=actor,
+            account=account,
+            target=user,
+            target_label=user.email,
+            details={"email": user.email},
+        )
+    record(
+        action="account.created",
+        actor=actor,
+        account=account,
+        target=account,
+        details={"name": name, "plan": plan, "owner": user.email, "owner_created": created_user},
+    )
+    _key, plaintext = apikey_create_default(account=account, actor=actor, created_by=actor.user)
+    return account, user, plaintext
+
+
+# --- Passwords -----------------------------------------------------------------------------------
+def password_change(*, user, new_password: str, actor: Actor) -> None:
+    _check_new_password(new_password, email=user.email, user=user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        _record_for_user(action="auth.password_changed", actor=actor, user=user)
+
+
+# --- Logins --------------------------------------------------------------------------------------
+def login_succeeded(*, user, actor: Actor, method: str) -> None:
+    """``method``: "password" (no 2FA), "totp" or "recovery_code"."""
+    details = {"method": method}
+    if method == "recovery_code":
+        details["recovery_codes_left"] = recovery.remaining(user)
+    with transaction.atomic():
+        _record_for_user(action="auth.login", actor=actor, user=user, details=details)
+
+
+def login_failed(*, email: str, user, actor: Actor, reason: str) -> None:
+    """A refused login; ``user`` is None when nobody has this email (one event, no account)."""
+    with transaction.atomic():
+        if user is None:
+            record(
+                action="auth.login_failed",
+                actor=actor,
+                account=None,
+                target_type="user",
+                target_label=email[:200],
+                details={"email": email[:254], "reason": reason},
+            )
+        else:
+            _record_for_user(
+                action="auth.login_failed", actor=actor, user=user, details={"reason": reason}
+            )
+
+
+# --- Two-factor authentication -------------------------------------------------------------------
+def twofactor_begin(*, user) -> TOTPDevice:
+    """The device being enrolled: its secret stays the same until confirmed, so a reload of the
+    enrollment page does not invalidate what the user already scanned. Encrypted at rest."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user).first()
+        if device is not None and device.confirmed_at is not None:
+            raise ValidationError("Two-factor authentication is already set up.")
+        if device is None:
+            device = TOTPDevice(user=user, secret=totp.new_secret())
+            device.save(force_insert=True)
+    return device
+
+
+def twofactor_confirm(*, user, code: str, actor: Actor, now: float | None = None) -> list[str]:
+    """Confirm enrollment with a first code; returns the ten recovery codes (shown once)."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user).first()
+        if device is None or device.confirmed_at is not None:
+            raise ValidationError("Start the setup again: there is no authenticator being set up.")
+        step = totp.matching_step(device.secret, code, now)
+        if step is None:
+            raise ValidationError(totp.MESSAGES[totp.Check.INVALID])
+        device.confirmed_at = timezone.now()
+        device.last_used_step = step  # the confirming code is spent like any other
+        device.save(update_fields=["confirmed_at", "last_used_step"])
+        codes = recovery.replace_all(user)
+        _record_for_user(action="auth.2fa_enrolled", actor=actor, user=user)
+    user._state.fields_cache.pop("totp_device", None)  # a cached unconfirmed device is stale now
+    return codes
+
+
+def twofactor_disable(*, user, actor: Actor) -> None:
+    with transaction.atomic():
+        deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+        user.recovery_codes.all().delete()
+        if deleted:
+            _record_for_user(action="auth.2fa_disabled", actor=actor, user=user)
+    # The instance may have the deleted device cached; user.has_2fa must see the change.
+    user._state.fields_cache.pop("totp_device", None)
+
+
+def recovery_codes_regenerate(*, user, actor: Actor) -> list[str]:
+    with transaction.atomic():
+        if not TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+            raise ValidationError("Set up two-factor authentication first.")
+        codes = recovery.replace_all(user)
+        _record_for_user(action="auth.recovery_codes_regenerated", actor=actor, user=user)
+    return codes
