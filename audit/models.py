@@ -1,7 +1,10 @@
-"""The audit trail: append-only, hash-chained per account (SPEC.md "Audit trail")."""
+"""The audit trail: append-only, hash-chained per account (SPEC.md "Audit trail"), and the request
+log of /v2 calls kept for incident response."""
 
 import hashlib
+import ipaddress
 import json
+from datetime import UTC
 
 from django.conf import settings
 from django.db import models
@@ -19,9 +22,30 @@ class AppendOnlyError(Exception):
     """Audit events are never changed or deleted through the ORM (retention has its own path)."""
 
 
+def canonical_ip(value) -> str | None:
+    """One spelling per address, whatever the database hands back (inet vs. text)."""
+    if not value:
+        return None
+    return str(ipaddress.ip_address(str(value)))
+
+
+def canonical_time(value) -> str:
+    """UTC, always with microseconds: the same string before saving and after reading back."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 class AuditEventQuerySet(models.QuerySet):
     def for_account(self, account):
         return self.filter(account=account)
+
+    def for_chain(self, chain_key: int):
+        """Events of one chain, in chain order (account id; 0 = events without an account)."""
+        if chain_key:
+            return self.filter(account_id=chain_key).order_by("id")
+        return self.filter(account__isnull=True).order_by("id")
+
+    def newest_first(self):
+        return self.order_by("-occurred_at", "-id")
 
     def update(self, **kwargs):
         raise AppendOnlyError("audit events cannot be updated")
@@ -33,11 +57,13 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
-    # Not a foreign key with cascade: the trail outlives what it describes.
+    # Not a foreign key with cascade: the trail outlives what it describes. Indexed only through
+    # the composite indexes below, which all start with the account.
     account = models.ForeignKey(
         "accounts.Account",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
@@ -54,7 +80,7 @@ class AuditEvent(models.Model):
     actor_label = models.CharField(max_length=200, blank=True)  # e.g. key public id, app name
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=32, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     target_label = models.CharField(max_length=200, blank=True)
@@ -68,11 +94,22 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
+            # The Audit Log page and /v2/audit-log: newest first, keyset on (occurred_at, id).
             models.Index(fields=["account", "-occurred_at", "-id"], name="audit_account_time"),
-            models.Index(fields=["account", "action", "-occurred_at"], name="audit_account_action"),
+            models.Index(
+                fields=["account", "action", "-occurred_at", "-id"], name="audit_account_action"
+            ),
+            models.Index(
+                fields=["account", "actor_email", "-occurred_at", "-id"], name="audit_account_actor"
+            ),
             models.Index(
                 fields=["account", "target_type", "target_id"], name="audit_account_target"
             ),
+            models.Index(
+                fields=["account", "actor_kind", "actor_label"], name="audit_account_actor_label"
+            ),
+            # Chain order, for verification and for retention's oldest-first walk.
+            models.Index(fields=["account", "id"], name="audit_account_chain"),
         ]
 
     def __str__(self):
@@ -86,15 +123,19 @@ class AuditEvent(models.Model):
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit events cannot be deleted; use audit.retention")
 
+    @property
+    def chain_key(self) -> int:
+        return self.account_id or 0
+
     def canonical_content(self) -> bytes:
-        """The fields the hash covers, in a stable serialisation."""
+        """The fields the hash covers, serialised so that a read-back row hashes the same."""
         content = {
-            "occurred_at": self.occurred_at.isoformat(),
+            "occurred_at": canonical_time(self.occurred_at),
             "account": self.account_id,
             "actor_email": self.actor_email,
             "actor_kind": self.actor_kind,
             "actor_label": self.actor_label,
-            "ip": self.ip,
+            "ip": canonical_ip(self.ip),
             "user_agent": self.user_agent,
             "action": self.action,
             "target_type": self.target_type,
@@ -102,7 +143,82 @@ class AuditEvent(models.Model):
             "target_label": self.target_label,
             "details": self.details,
         }
-        return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
+        return json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.prev_hash.encode() + b"|" + self.canonical_content()).hexdigest()
+
+
+class AuditChain(models.Model):
+    """One row per account's chain: the row writers lock, the chain's head and its anchor.
+
+    The head (last event written by record()) makes the removal of the newest events and rows
+    appended outside record() detectable; the anchor is the hash of the last event retention
+    deleted, which the first remaining event must chain to.
+    """
+
+    account_key = models.BigIntegerField(primary_key=True)  # account id; 0 = no account
+    head_event_id = models.BigIntegerField(null=True, blank=True)
+    head_hash = models.CharField(max_length=64, blank=True)
+    anchor_event_id = models.BigIntegerField(null=True, blank=True)
+    anchor_hash = models.CharField(max_length=64, blank=True)
+    anchored_at = models.DateTimeField(null=True, blank=True)
+    purged_count = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"Audit chain of account {self.account_key or '(none)'}"
+
+
+class RequestLogQuerySet(models.QuerySet):
+    def for_account(self, account):
+        return self.filter(account=account)
+
+    def for_api_key(self, key):
+        return self.filter(credential_kind="api_key", credential_id=key.pk)
+
+    def between(self, since=None, until=None):
+        queryset = self
+        if since is not None:
+            queryset = queryset.filter(occurred_at__gte=since)
+        if until is not None:
+            queryset = queryset.filter(occurred_at__lt=until)
+        return queryset
+
+
+class RequestLog(models.Model):
+    """One /v2 request made with a credential. Written in bulk from a buffer, never inline."""
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # requestlog_account_time starts with it
+        related_name="+",
+    )
+    credential_kind = models.CharField(max_length=16)  # statuspool.api.credentials.CredentialKind
+    credential_id = models.BigIntegerField()
+    credential_label = models.CharField(max_length=200, blank=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)  # path only: query strings may carry secrets
+    status = models.PositiveSmallIntegerField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    objects = RequestLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["credential_kind", "credential_id", "-occurred_at", "-id"],
+                name="requestlog_credential_time",
+            ),
+            models.Index(fields=["account", "-occurred_at"], name="requestlog_account_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.method} {self.path} → {self.status}"

@@ -1,13 +1,19 @@
 """record(): the one way an audit event is written."""
 
+import json
+import re
 from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.utils import timezone
 
-from audit.models import ActorKind, AuditEvent
+from audit.models import ActorKind, AuditChain, AuditEvent
 
 MAX_USER_AGENT = 400
 _FORBIDDEN_DETAIL_KEYS = {"key", "secret", "token", "password", "code", "client_secret", "raw"}
+# Whole bearer credentials (not the "sp_live_4f8a2c91…" display form, which is 8 characters).
+_SECRET_VALUE = re.compile(r"sp_(live|oat|ort)_[0-9A-Za-z]{20,}")
 
 
 @dataclass(frozen=True)
@@ -42,12 +48,44 @@ class Actor:
         )
 
 
-def _lock_chain(account_id) -> None:
-    """Serialise writers of one account's chain so concurrent events cannot fork it."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [4242, account_id or 0])
-    # SQLite serialises writers of the whole database already.
+def _reject_whole_credentials(value) -> None:
+    if isinstance(value, dict):
+        for item in value.values():
+            _reject_whole_credentials(item)
+    elif isinstance(value, list):
+        for item in value:
+            _reject_whole_credentials(item)
+    elif isinstance(value, str) and _SECRET_VALUE.search(value):
+        raise ValueError("audit details must never carry a whole credential")
+
+
+def _clean_details(details: dict) -> dict:
+    """JSON as the database will hand it back (so the hash survives the round trip), no secrets."""
+    leaked = _FORBIDDEN_DETAIL_KEYS & {str(key).lower() for key in details}
+    if leaked:
+        raise ValueError(f"audit details must never carry secrets: {sorted(leaked)}")
+    cleaned = json.loads(json.dumps(details, cls=DjangoJSONEncoder))
+    _reject_whole_credentials(cleaned)
+    return cleaned
+
+
+def lock_chain(chain_key: int) -> str:
+    """Lock the account's chain row (created on first use) and return the hash of its head.
+
+    One upsert both serialises writers of the chain (the row stays locked until the change's
+    transaction ends) and reads the head, on PostgreSQL and SQLite alike, so concurrent events
+    cannot fork the chain.
+    """
+    table = connection.ops.quote_name(AuditChain._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (account_key, head_hash, anchor_hash, purged_count) "  # noqa: S608
+            "VALUES (%s, '', '', 0) "
+            "ON CONFLICT (account_key) DO UPDATE SET account_key = EXCLUDED.account_key "
+            "RETURNING head_hash",
+            [chain_key],
+        )
+        return cursor.fetchone()[0]
 
 
 def record(
@@ -62,41 +100,39 @@ def record(
     details: dict | None = None,
 ) -> AuditEvent:
     """Append one event to the account's chain. Must run inside the change's own transaction."""
+    from statuspool.api.client_ip import normalise
+
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must be called inside the transaction it records")
-    details = details or {}
-    leaked = _FORBIDDEN_DETAIL_KEYS & set(details)
-    if leaked:
-        raise ValueError(f"audit details must never carry secrets: {sorted(leaked)}")
+    details = _clean_details(details or {})
     if target is not None:
         target_type = target_type or target._meta.model_name
         target_id = target_id or str(target.pk)
         target_label = target_label or str(target)[:200]
     account_id = getattr(account, "pk", account)
-    _lock_chain(account_id)
-    previous = (
-        AuditEvent.objects.filter(account_id=account_id)
-        .order_by("-id")
-        .values_list("hash", flat=True)
-        .first()
-    )
+    chain_key = account_id or 0
+    previous = lock_chain(chain_key)
     event = AuditEvent(
+        occurred_at=timezone.now(),
         account_id=account_id,
         actor=actor.user,
         actor_email=actor.email or (actor.user.email if actor.user else ""),
         actor_kind=actor.kind,
         actor_label=actor.label[:200],
-        ip=actor.ip,
+        ip=normalise(actor.ip) if actor.ip else None,
         user_agent=(actor.user_agent or "")[:MAX_USER_AGENT],
         action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_label=target_label,
+        target_type=target_type[:32],
+        target_id=str(target_id)[:64],
+        target_label=target_label[:200],
         details=details,
-        prev_hash=previous or "",
+        prev_hash=previous,
     )
     event.hash = event.compute_hash()
     event.save(force_insert=True)
+    AuditChain.objects.filter(account_key=chain_key).update(
+        head_event_id=event.pk, head_hash=event.hash
+    )
     return event
 
 

@@ -1,0 +1,281 @@
+"""The request log: every /v2 request made with a credential, for incident response.
+
+Nothing is written to the database on the request's own path. The receiver of
+``api_request_finished`` appends one JSON line to a buffer, and ``flush`` (a Celery beat task every
+few seconds, also callable directly) moves the buffer into RequestLog with bulk inserts:
+
+- With Redis (REDIS_URL, production): RPUSH onto one list shared by every web process; the flush
+  takes a batch with LRANGE+LTRIM in one MULTI, so two flushers never take the same entries.
+- Without Redis (embedded default): a spool file per web process under VAR_DIR/requestlog. The
+  embedded mode runs the web server and the Celery worker as separate processes, so a buffer in
+  the web process's memory could only be flushed by the web process itself, on a request thread
+  (an INSERT after every response, showing up in every request's query count) or on a thread of
+  its own; an append to a local file costs microseconds and lets the worker's beat task flush it
+  like the Redis list. Trade-off: entries sit on local disk until the next flush (seconds), and a
+  crash of the flusher between claiming a file and inserting it can only replay the file, never
+  lose it (the claimed file is deleted after the insert commits).
+- If Redis is unreachable, entries go to the spool file instead; the flush drains both.
+
+Country lookups happen in the flush, not on the request path.
+"""
+
+import fcntl
+import json
+import logging
+import os
+import re
+import socket
+import time
+import uuid
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import RequestLog
+
+logger = logging.getLogger("statuspool.audit.requestlog")
+
+REDIS_LIST = "statuspool:audit:requestlog"
+TAKE_BATCH = 2000
+_CLAIM_STALE_AFTER = 300  # seconds: a claimed spool file older than this belongs to a dead flusher
+_WHOLE_CREDENTIAL = re.compile(r"sp_(live|oat|ort)_[0-9A-Za-z]+")
+
+
+# --- building an entry (request path) ------------------------------------------------------------
+def entry_for(*, credential, request, response, ip, duration_ms) -> dict:
+    started = timezone.now() - timedelta(milliseconds=duration_ms or 0)
+    return {
+        "t": started.isoformat(),
+        "a": credential.account_id,
+        "k": credential.kind,
+        "c": credential.id,
+        "l": (credential.label or "")[:200],
+        "m": request.method[:10],
+        # The path only: query strings can carry values that must not be stored, and a credential
+        # pasted into a path is redacted rather than kept.
+        "p": _WHOLE_CREDENTIAL.sub("[redacted]", request.path)[:500],
+        "s": response.status_code,
+        "ip": ip,
+        "ua": request.META.get("HTTP_USER_AGENT", "")[:400],
+        "d": max(0, int(duration_ms or 0)),
+    }
+
+
+def on_api_request_finished(sender, *, credential, request, response, ip, duration_ms, **kwargs):
+    """Receiver of statuspool.api.signals.api_request_finished (connected in AuditConfig)."""
+    try:
+        push(
+            entry_for(
+                credential=credential,
+                request=request,
+                response=response,
+                ip=ip,
+                duration_ms=duration_ms,
+            )
+        )
+    except Exception:  # the request log must never break the request it describes
+        logger.exception("could not buffer a request-log entry")
+
+
+# --- the two buffers -------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.5)
+
+
+def spool_dir() -> Path:
+    configured = getattr(settings, "AUDIT_REQUEST_LOG_SPOOL_DIR", None)
+    return Path(configured) if configured else Path(settings.VAR_DIR) / "requestlog"
+
+
+def _spool_path() -> Path:
+    return spool_dir() / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+
+
+def _spool_append(line: bytes) -> None:
+    path = _spool_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(5):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                same_file = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same_file = False
+            if same_file:  # else a flusher claimed the file between our open and lock: reopen
+                os.write(fd, line)
+                return
+        finally:
+            os.close(fd)
+    raise OSError(f"could not append to {path}")
+
+
+_last_redis_warning = 0.0
+
+
+def _warn_redis_down(error) -> None:
+    """Once a minute per process, not once per request, while Redis is down."""
+    global _last_redis_warning
+    if time.monotonic() - _last_redis_warning > 60:
+        _last_redis_warning = time.monotonic()
+        logger.warning("request log: Redis unavailable (%s); spooling to disk", error)
+
+
+def push(entry: dict) -> None:
+    line = json.dumps(entry, separators=(",", ":"))
+    if settings.REDIS_URL:
+        try:
+            _redis(settings.REDIS_URL).rpush(REDIS_LIST, line)
+            return
+        except Exception as error:  # redis.RedisError, OSError: keep the entry locally
+            _warn_redis_down(error)
+    _spool_append(line.encode() + b"\n")
+
+
+def _take_from_redis(limit: int) -> list[str]:
+    client = _redis(settings.REDIS_URL)
+    with client.pipeline(transaction=True) as pipe:
+        pipe.lrange(REDIS_LIST, 0, limit - 1)
+        pipe.ltrim(REDIS_LIST, limit, -1)
+        items, _ = pipe.execute()
+    return [item.decode() if isinstance(item, bytes) else item for item in items]
+
+
+def _give_back_to_redis(lines: list[str]) -> None:
+    if lines:
+        _redis(settings.REDIS_URL).lpush(REDIS_LIST, *reversed(lines))
+
+
+def _claim_spool_files() -> list[Path]:
+    """Atomically take every spool file (writers reopen a fresh one) and stale claims."""
+    folder = spool_dir()
+    if not folder.exists():
+        return []
+    claimed = []
+    for path in sorted(folder.iterdir()):
+        target = folder / f"claimed-{uuid.uuid4().hex}.part"
+        try:
+            if path.suffix == ".jsonl":
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # no writer is half-way through a line
+                    os.rename(path, target)
+                finally:
+                    os.close(fd)
+            elif path.suffix == ".part" and time.time() - path.stat().st_mtime > _CLAIM_STALE_AFTER:
+                os.rename(path, target)
+            else:
+                continue
+        except FileNotFoundError:
+            continue  # another flusher claimed it first
+        claimed.append(target)
+    return claimed
+
+
+# --- flushing ----------------------------------------------------------------------------------
+def _country_lookup():
+    try:
+        from statuspool.geoip import country_of
+    except ImportError:
+        return lambda ip: ""
+    cache = {}
+
+    def lookup(ip):
+        if ip not in cache:
+            try:
+                cache[ip] = (country_of(ip) or "")[:2] if ip else ""
+            except Exception:  # a broken GeoIP database must not lose the entries
+                logger.exception("GeoIP lookup failed")
+                cache[ip] = ""
+        return cache[ip]
+
+    return lookup
+
+
+def _rows(lines: list[str], country_of) -> list[RequestLog]:
+    rows = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            rows.append(
+                RequestLog(
+                    occurred_at=datetime.fromisoformat(entry["t"]),
+                    account_id=entry["a"],
+                    credential_kind=entry["k"],
+                    credential_id=entry["c"],
+                    credential_label=entry.get("l", ""),
+                    method=entry["m"],
+                    path=entry["p"],
+                    status=entry["s"],
+                    ip=entry.get("ip"),
+                    country=country_of(entry.get("ip")),
+                    user_agent=entry.get("ua", ""),
+                    duration_ms=entry.get("d", 0),
+                )
+            )
+        except (ValueError, KeyError, TypeError):
+            logger.error("request log: dropping a malformed buffer entry")
+    return rows
+
+
+def _insert(lines: list[str], country_of) -> int:
+    rows = _rows(lines, country_of)
+    with transaction.atomic():
+        RequestLog.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def _flush_redis(max_entries: int, country_of) -> int:
+    written = 0
+    while written < max_entries:
+        lines = _take_from_redis(min(TAKE_BATCH, max_entries - written))
+        if not lines:
+            break
+        try:
+            written += _insert(lines, country_of)
+        except Exception:
+            _give_back_to_redis(lines)
+            raise
+    return written
+
+
+def flush(*, max_entries: int = 100_000) -> int:
+    """Move buffered entries into RequestLog; returns how many rows were written."""
+    import redis
+
+    country_of = _country_lookup()
+    written = 0
+    if settings.REDIS_URL:
+        try:
+            written += _flush_redis(max_entries, country_of)
+        except redis.RedisError as error:
+            logger.warning("request log: Redis unavailable during flush (%s)", error)
+    for path in _claim_spool_files():
+        lines = path.read_text().splitlines()
+        written += _insert(lines, country_of)
+        path.unlink()
+    return written
+
+
+def pending_in_buffer() -> int:
+    """How many entries wait for the next flush (for tests and operators)."""
+    waiting = 0
+    if settings.REDIS_URL:
+        try:
+            waiting += _redis(settings.REDIS_URL).llen(REDIS_LIST)
+        except Exception as error:
+            logger.warning("request log: Redis unavailable (%s)", error)
+    folder = spool_dir()
+    if folder.exists():
+        for path in folder.iterdir():
+            if path.suffix in (".jsonl", ".part"):
+                with path.open("rb") as handle:
+                    waiting += sum(1 for _ in handle)
+    return waiting

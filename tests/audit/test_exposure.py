@@ -1,0 +1,254 @@
+"""Exposure review: "Requests made with this key" in a window, and the incident-response steps."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from apikeys.models import ApiKey
+from apikeys.services import apikey_revoke
+from audit import requestlog
+from audit.models import AuditEvent, RequestLog
+from audit.services import Actor
+from tests.conftest import login
+
+from .conftest import bearer
+
+URL = "/settings/audit-log/requests/"
+EXPORT = "/settings/audit-log/requests/export.csv"
+CREATED = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+REVOKED = datetime(2026, 2, 10, 17, 30, tzinfo=UTC)
+
+
+def logged(key, at, *, path="/v2/monitors", ip="198.51.100.20", status=200, method="GET"):
+    return RequestLog.objects.create(
+        occurred_at=at,
+        account_id=key.account_id,
+        credential_kind="api_key",
+        credential_id=key.pk,
+        credential_label=key.display_id,
+        method=method,
+        path=path,
+        status=status,
+        ip=ip,
+        country="NL",
+    )
+
+
+@pytest.fixture
+def revoked_key(account_a, make_key, alice):
+    with time_machine.travel(CREATED, tick=False):
+        key, _ = make_key(account_a, name="leaked", scopes=["monitors:read", "alerts:read"])
+    with time_machine.travel(REVOKED, tick=False):
+        apikey_revoke(
+            key=key, actor=Actor.system(label="tests"), reason="compromised", revoked_by=alice
+        )
+    key.refresh_from_db()
+    return key
+
+
+def rows(response):
+    return [row.id for row in response.context["page"].rows]
+
+
+def test_revoked_key_window_defaults_to_creation_through_revocation(client, alice, revoked_key):
+    before = logged(revoked_key, CREATED - timedelta(seconds=1))  # impossible, but must not show
+    first = logged(revoked_key, CREATED)
+    write = logged(revoked_key, CREATED + timedelta(days=3), method="DELETE", path="/v2/monitors/4")
+    last = logged(revoked_key, REVOKED, ip="203.0.113.99", status=403)
+    after = logged(revoked_key, REVOKED + timedelta(seconds=1))
+    login(client, alice)
+    response = client.get(URL, {"key": revoked_key.public_id})
+    assert response.status_code == 200
+    assert rows(response) == [last.id, write.id, first.id]
+    assert before.id not in rows(response) and after.id not in rows(response)
+    summary = response.context["summary"]
+    assert (summary["count"], summary["writes"], summary["errors"]) == (3, 1, 1)
+    assert {source["ip"] for source in summary["sources"]} == {"198.51.100.20", "203.0.113.99"}
+    html = response.content.decode()
+    assert "Requests made with this key" in html
+    assert "creation to revocation" in html
+    assert "DELETE /v2/monitors/4" in html
+    assert "Revoked 2026-02-10 17:30:00 UTC by alice@acme.test. Reason: compromised." in html
+
+
+def test_a_chosen_window_narrows_the_list(client, alice, revoked_key):
+    inside = logged(revoked_key, datetime(2026, 2, 5, 10, 15, tzinfo=UTC))
+    logged(revoked_key, datetime(2026, 2, 5, 11, 0, tzinfo=UTC))
+    logged(revoked_key, datetime(2026, 2, 3, tzinfo=UTC))
+    login(client, alice)
+    response = client.get(
+        URL,
+        {"key": revoked_key.public_id, "since": "2026-02-05T10:00", "until": "2026-02-05T11:00"},
+    )
+    assert rows(response) == [inside.id]
+    by_day = client.get(
+        URL, {"key": revoked_key.public_id, "since": "2026-02-05", "until": "2026-02-05"}
+    )
+    assert len(rows(by_day)) == 2
+
+
+def test_invalid_window_is_explained(client, alice, revoked_key):
+    login(client, alice)
+    response = client.get(
+        URL, {"key": revoked_key.public_id, "since": "2026-02-06", "until": "2026-02-01"}
+    )
+    assert response.context["page"] is None
+    assert "must be after its start" in response.content.decode()
+
+
+def test_active_key_shows_revoke_and_rotate_steps(client, alice, account_a, make_key):
+    key, _ = make_key(account_a, name="in-use")
+    login(client, alice)
+    html = client.get(URL, {"key": key.public_id}).content.decode()
+    assert f'href="/settings/api-access/{key.public_id}/revoke/"' in html
+    assert f'href="/settings/api-access/{key.public_id}/rotate/"' in html
+    assert f'href="/settings/audit-log/?key={key.public_id}"' in html
+    assert "since the key was created" in html
+    assert "No requests in this window" in html
+
+
+def test_revoked_key_offers_a_replacement_with_the_same_scopes(client, alice, revoked_key):
+    login(client, alice)
+    html = client.get(URL, {"key": revoked_key.public_id}).content.decode()
+    assert "/revoke/" not in html
+    assert 'href="/settings/api-access/new/"' in html
+    assert "monitors:read, alerts:read" in html
+
+
+def test_csv_export_of_the_window(client, alice, revoked_key):
+    logged(revoked_key, CREATED + timedelta(hours=1), ip="192.0.2.7", path="/v2/incidents")
+    logged(revoked_key, REVOKED + timedelta(hours=1))
+    login(client, alice)
+    response = client.get(EXPORT, {"key": revoked_key.public_id})
+    assert response.streaming and response["Cache-Control"] == "no-store"
+    exported = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(row["ip"], row["path"], row["country"]) for row in exported] == [
+        ("192.0.2.7", "/v2/incidents", "NL")
+    ]
+    assert exported[0]["occurred_at"] == "2026-02-01T10:00:00.000000+00:00"
+
+
+@pytest.mark.parametrize("url", [URL, EXPORT])
+def test_another_accounts_key_is_a_404(client, charlie, revoked_key, url):
+    login(client, charlie)
+    assert client.get(url, {"key": revoked_key.public_id}).status_code == 404
+
+
+@pytest.mark.parametrize("url", [URL, EXPORT])
+def test_members_get_a_404(client, mallory, revoked_key, url):
+    login(client, mallory)
+    assert client.get(url, {"key": revoked_key.public_id}).status_code == 404
+
+
+@pytest.mark.parametrize("value", ["", "zzzzzzzz", "../../x"])
+def test_unknown_keys_are_a_404(client, alice, value):
+    login(client, alice)
+    assert client.get(URL, {"key": value}).status_code == 404
+
+
+def test_a_whole_key_in_the_url_is_replaced_by_its_public_id(client, alice, account_a, make_key):
+    key, raw = make_key(account_a)
+    login(client, alice)
+    response = client.get(URL, {"key": raw})
+    assert response.status_code == 302
+    assert raw not in response["Location"] and f"key={key.public_id}" in response["Location"]
+
+
+def test_simulated_compromise_end_to_end(
+    client, alice, account_a, make_key, django_capture_on_commit_callbacks
+):
+    """Revoke, replace with the same scopes, see every request of the window, all audited."""
+    with time_machine.travel(datetime(2026, 7, 1, 8, tzinfo=UTC), tick=False):
+        leaked, raw = make_key(account_a, name="deploy-bot", scopes=["monitors:read"])
+    api = client_class()
+    for minute in range(3):
+        with time_machine.travel(datetime(2026, 7, 2, 3, minute, tzinfo=UTC), tick=False):
+            assert api.get("/v2/monitors", **bearer(raw)).status_code == 200
+    with time_machine.travel(datetime(2026, 7, 2, 4, 0, tzinfo=UTC), tick=False):
+        assert api.get("/v2/audit-log", **bearer(raw)).status_code == 403
+    assert requestlog.flush() == 4
+
+    login(client, alice)
+    with time_machine.travel(datetime(2026, 7, 2, 9, tzinfo=UTC), tick=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                f"/settings/api-access/{leaked.public_id}/revoke/", {"reason": "compromised"}
+            )
+        assert response.status_code == 302
+        assert api.get("/v2/monitors", **bearer(raw)).status_code == 401
+    leaked.refresh_from_db()
+    assert leaked.status == "revoked" and leaked.revoked_by == alice
+
+    from apikeys.services import apikey_create
+
+    replacement, _ = apikey_create(
+        account=account_a,
+        name="deploy-bot-2",
+        scopes=leaked.scopes,
+        actor=Actor.system(label="tests"),
+        created_by=alice,
+    )
+    assert replacement.scopes == leaked.scopes
+
+    page = client.get(URL, {"key": leaked.public_id})
+    listed = page.context["page"].rows
+    assert [(row.method, row.path, row.status) for row in listed] == [
+        ("GET", "/v2/audit-log", 403),
+        ("GET", "/v2/monitors", 200),
+        ("GET", "/v2/monitors", 200),
+        ("GET", "/v2/monitors", 200),
+    ]
+    revoked_event = AuditEvent.objects.get(action="apikey.revoked", target_id=str(leaked.pk))
+    assert revoked_event.actor_email == "alice@acme.test"
+    assert revoked_event.details.get("reason") == "compromised"
+    assert AuditEvent.objects.filter(
+        action="apikey.created", target_id=str(replacement.pk), account=account_a
+    ).exists()
+    log = client.get("/settings/audit-log/", {"key": leaked.public_id})
+    assert [event.action for event in log.context["page"].rows] == [
+        "apikey.revoked",
+        "apikey.created",
+    ]
+    assert ApiKey.objects.get(pk=leaked.pk).revoked_at is not None
+
+
+def client_class():
+    from django.test import Client
+
+    return Client()
+
+
+def test_the_window_inputs_show_the_default_window_widened_to_whole_minutes(
+    client, alice, revoked_key
+):
+    at_revocation = logged(revoked_key, REVOKED)
+    at_creation = logged(revoked_key, CREATED)
+    login(client, alice)
+    html = client.get(URL, {"key": revoked_key.public_id}).content.decode()
+    assert 'name="since" id="id_since" value="2026-02-01T09:00"' in html
+    assert 'name="until" id="id_until" value="2026-02-10T17:31"' in html
+    # Submitting the window unchanged keeps both ends.
+    submitted = client.get(
+        URL,
+        {"key": revoked_key.public_id, "since": "2026-02-01T09:00", "until": "2026-02-10T17:31"},
+    )
+    assert rows(submitted) == [at_revocation.id, at_creation.id]
+
+
+def test_summary_totals_are_capped_for_busy_keys(client, alice, revoked_key, monkeypatch):
+    from audit import exposure
+
+    monkeypatch.setattr(exposure, "SUMMARY_CAP", 2)
+    oldest = logged(revoked_key, CREATED + timedelta(hours=1), ip="192.0.2.1")
+    logged(revoked_key, CREATED + timedelta(hours=2), ip="192.0.2.2")
+    logged(revoked_key, CREATED + timedelta(hours=3), ip="192.0.2.3")
+    login(client, alice)
+    response = client.get(URL, {"key": revoked_key.public_id})
+    summary = response.context["summary"]
+    assert summary["capped"] and summary["count"] == 2
+    assert {source["ip"] for source in summary["sources"]} == {"192.0.2.2", "192.0.2.3"}
+    assert "Totals of the newest 2 requests" in response.content.decode()
+    assert oldest.id in rows(response)  # the list still has every request

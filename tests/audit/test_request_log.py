@@ -1,0 +1,207 @@
+"""The request log: buffered on the request path (no INSERT), written in bulk by the flush."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from apikeys.services import apikey_revoke
+from audit import requestlog
+from audit.models import RequestLog
+from audit.services import Actor
+from audit.tasks import flush_request_log
+from statuspool.api.credentials import Credential, CredentialKind
+
+from .conftest import bearer
+
+
+def test_a_request_with_a_key_is_buffered_without_any_insert(
+    client, account_a, make_key, django_assert_num_queries
+):
+    key, raw = make_key(account_a, scopes=["teams:admin"])
+    assert client.get("/v2/audit-log", **bearer(raw)).status_code == 200  # warms the auth cache
+    # One query: the page of events. Authentication comes from the shared cache, and the
+    # request-log entry goes to the buffer, not the database.
+    with django_assert_num_queries(1) as captured:
+        response = client.get("/v2/audit-log?limit=5&action=apikey.created", **bearer(raw))
+    assert response.status_code == 200
+    assert not any("requestlog" in query["sql"] for query in captured.captured_queries)
+    assert RequestLog.objects.count() == 0
+    assert requestlog.pending_in_buffer() == 2
+
+    assert flush_request_log.delay().get() == 2
+    assert requestlog.pending_in_buffer() == 0
+    row = RequestLog.objects.order_by("id").last()
+    assert row.account_id == account_a.pk
+    assert (row.credential_kind, row.credential_id) == ("api_key", key.pk)
+    assert row.credential_label == key.display_id
+    assert (row.method, row.path, row.status) == ("GET", "/v2/audit-log", 200)
+    assert row.ip == "127.0.0.1"
+    assert row.user_agent == "incident-cli/1.0"
+    assert abs(row.occurred_at - timezone.now()) < timedelta(minutes=1)
+
+
+def test_refused_and_failed_requests_with_a_valid_key_are_logged(client, account_a, make_key):
+    key, raw = make_key(account_a, scopes=["monitors:read"])
+    assert client.get("/v2/audit-log", **bearer(raw)).status_code == 403
+    assert client.get("/v2/monitors/999999", **bearer(raw)).status_code == 404
+    requestlog.flush()
+    statuses = sorted(RequestLog.objects.for_api_key(key).values_list("status", flat=True))
+    assert statuses == [403, 404]
+
+
+def test_requests_without_a_valid_credential_are_not_logged(client, account_a):
+    client.get("/v2/monitors", HTTP_AUTHORIZATION="Bearer sp_live_nope")
+    client.get("/v2/monitors")
+    assert requestlog.pending_in_buffer() == 0
+
+
+def _credential(account, key_id=7):
+    return Credential(
+        kind=CredentialKind.API_KEY,
+        id=key_id,
+        account_id=account.pk,
+        plan="team",
+        scopes=frozenset({"monitors:read"}),
+        label="sp_live_abcdefgh…",
+    )
+
+
+class _Request:
+    method = "GET"
+    path = "/v2/monitors/sp_live_4f8a2c91e7d3b6aa0123456789abcdefABCDEF12"
+    META = {"HTTP_USER_AGENT": "x" * 600, "QUERY_STRING": "token=secret"}
+
+
+class _Response:
+    status_code = 200
+
+
+def test_entries_keep_the_path_only_and_never_a_credential(account_a):
+    entry = requestlog.entry_for(
+        credential=_credential(account_a),
+        request=_Request(),
+        response=_Response(),
+        ip="198.51.100.4",
+        duration_ms=12.6,
+    )
+    assert entry["p"] == "/v2/monitors/[redacted]"
+    assert "secret" not in json.dumps(entry) and "token" not in json.dumps(entry)
+    assert len(entry["ua"]) == 400 and entry["d"] == 12
+
+
+def test_the_receiver_never_breaks_a_request(account_a, monkeypatch, caplog):
+    def broken(entry):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(requestlog, "push", broken)
+    requestlog.on_api_request_finished(
+        sender=None,
+        credential=_credential(account_a),
+        request=_Request(),
+        response=_Response(),
+        ip="198.51.100.4",
+        duration_ms=1,
+    )
+    assert "could not buffer a request-log entry" in caplog.text
+
+
+def test_flush_adds_the_country_and_survives_a_malformed_entry(account_a, monkeypatch):
+    import statuspool.geoip
+
+    monkeypatch.setattr(
+        statuspool.geoip, "country_of", lambda ip: {"81.2.69.142": "GB"}.get(ip, "")
+    )
+    for ip in ("81.2.69.142", "10.0.0.1"):
+        requestlog.on_api_request_finished(
+            sender=None,
+            credential=_credential(account_a),
+            request=_Request(),
+            response=_Response(),
+            ip=ip,
+            duration_ms=3,
+        )
+    requestlog._spool_append(b"{not json\n")
+    assert requestlog.flush() == 2
+    assert dict(RequestLog.objects.values_list("ip", "country")) == {
+        "81.2.69.142": "GB",
+        "10.0.0.1": "",
+    }
+
+
+def test_spool_files_are_claimed_once(account_a, settings):
+    settings.REDIS_URL = ""
+    requestlog.push(
+        requestlog.entry_for(
+            credential=_credential(account_a),
+            request=_Request(),
+            response=_Response(),
+            ip="192.0.2.1",
+            duration_ms=1,
+        )
+    )
+    claimed = requestlog._claim_spool_files()
+    assert len(claimed) == 1 and requestlog._claim_spool_files() == []
+    # A later entry goes to a fresh spool file, not into the claimed one.
+    requestlog.push(
+        {
+            "t": timezone.now().isoformat(),
+            "a": account_a.pk,
+            "k": "api_key",
+            "c": 1,
+            "m": "GET",
+            "p": "/v2/x",
+            "s": 200,
+        }
+    )
+    assert len(claimed[0].read_text().splitlines()) == 1
+    assert requestlog.flush() == 1  # the new file; the claimed one belongs to its flusher
+
+
+def test_the_flush_job_runs_every_few_seconds(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-flush-request-log"]
+    assert entry["task"] == "audit.tasks.flush_request_log"
+    assert entry["schedule"] <= timedelta(seconds=10)
+
+
+@pytest.mark.redis
+def test_with_redis_entries_wait_in_a_shared_list(client, account_a, make_key):
+    key, raw = make_key(account_a)
+    client.get("/v2/monitors", **bearer(raw))
+    client.get("/v2/monitors", **bearer(raw))
+    redis = requestlog._redis(django_settings.REDIS_URL)
+    assert redis.llen(requestlog.REDIS_LIST) == 2
+    assert not list(requestlog.spool_dir().glob("*.jsonl"))
+    assert requestlog.flush() == 2
+    assert redis.llen(requestlog.REDIS_LIST) == 0
+    assert RequestLog.objects.for_api_key(key).count() == 2
+
+
+@pytest.mark.redis
+def test_without_reachable_redis_entries_are_spooled_and_flushed(account_a, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    requestlog.on_api_request_finished(
+        sender=None,
+        credential=_credential(account_a),
+        request=_Request(),
+        response=_Response(),
+        ip="192.0.2.1",
+        duration_ms=1,
+    )
+    assert len(list(requestlog.spool_dir().glob("*.jsonl"))) == 1
+    assert requestlog.flush() == 1
+    assert RequestLog.objects.count() == 1
+
+
+def test_revoked_key_requests_stay_in_the_log(
+    client, account_a, make_key, django_capture_on_commit_callbacks
+):
+    key, raw = make_key(account_a)
+    client.get("/v2/monitors", **bearer(raw))
+    with django_capture_on_commit_callbacks(execute=True):
+        apikey_revoke(key=key, actor=Actor.system(label="tests"), reason="compromised")
+    assert client.get("/v2/monitors", **bearer(raw)).status_code == 401
+    requestlog.flush()
+    assert RequestLog.objects.for_api_key(key).count() == 1
