@@ -1,7 +1,7 @@
 """GET /v2/audit-log: the account's audit trail, newest first, with the Audit Log's filters."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -79,7 +79,7 @@ _PARAMETERS = [
 ]
 
 
-@extend_schema(parameters=_PARAMETERS, operation_id="audit_log_list")
+@extend_schema_view(get=extend_schema(parameters=_PARAMETERS, operation_id="audit_log_list"))
 class AuditLogList(ListMixin, GenericApiView):
     """The account's audit events, newest first: key, OAuth and sign-in events."""
 

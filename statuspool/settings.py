@@ -322,6 +322,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/v2",
+    # Two models have a "kind" enum; name them apart so the schema has no collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "statuspool.monitoring.models.NotificationChannel.Kind",
+        "ActorKindEnum": "audit.models.ActorKind",
+    },
 }
 # Which authenticator handles a bearer value, chosen by its prefix (DESIGN.md, step 1).
 API_CREDENTIAL_AUTHENTICATORS = {

@@ -16,13 +16,14 @@ urlpatterns = [
     path("settings/", include("oauthapps.urls")),
     path("settings/audit-log/", include("audit.urls")),
     path("oauth/", include("oauthapps.oauth_urls")),
+    path(".well-known/", include("oauthapps.well_known_urls")),
     path("v2/", include("statuspool.api.urls")),
     path("admin/", admin.site.urls),
 ]
 
 
 def handler404(request, exception=None):
-    if request.path.startswith("/v2/"):
+    if request.path == "/v2" or request.path.startswith("/v2/"):
         return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
     from django.views.defaults import page_not_found
 
@@ -30,7 +31,7 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    if request.path.startswith("/v2/"):
+    if request.path == "/v2" or request.path.startswith("/v2/"):
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side."), status=500
         )

@@ -1,58 +1,59 @@
 """Step 1 of the /v2 pipeline: turn ``Authorization: Bearer …`` into a ``Credential``.
 
 The value's prefix picks the authenticator (settings.API_CREDENTIAL_AUTHENTICATORS), so API keys
-and OAuth access tokens share every later step. Credentials in the query string or the body are
-refused outright, and session cookies never authenticate /v2.
+and OAuth access tokens share every later step. Credentials in the query string are refused
+outright (the base view also refuses them in the body), and session cookies never authenticate
+/v2: this is the only authentication class the API uses.
 """
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 
-from statuspool.api.errors import ApiError, InvalidToken
+from statuspool.api.errors import WWW_AUTHENTICATE, InvalidToken
+from statuspool.api.leaks import refuse_credentials_in_url
+from statuspool.api.throttling import record_failed_authentication, refuse_blocked_client
 
-_CREDENTIAL_PARAMS = ("access_token", "api_key", "key", "token")
-
-
-def _authenticators():
-    cache = getattr(_authenticators, "_cache", None)
-    if cache is None:
-        cache = {
-            prefix: import_string(path)
-            for prefix, path in settings.API_CREDENTIAL_AUTHENTICATORS.items()
-        }
-        _authenticators._cache = cache
-    return cache
+_imported: dict[str, object] = {}
 
 
-def _refuse_credentials_outside_header(request) -> None:
-    query = request._request.GET
-    if any(name in query for name in _CREDENTIAL_PARAMS) or any(
-        "sp_live_" in value or "sp_oat_" in value for value in query.values()
-    ):
-        raise ApiError(
-            "credential_in_url",
-            "Credentials are accepted only in the Authorization header, never in the URL. "
-            "Treat a key sent in a URL as leaked and rotate it.",
-            400,
-        )
+def _authenticator_for(value: str):
+    """The authenticator of the value's prefix, imported on first use.
+
+    Imported one by one so a credential kind whose module fails to import breaks only itself.
+    """
+    for prefix, path in settings.API_CREDENTIAL_AUTHENTICATORS.items():
+        if value.startswith(prefix):
+            if path not in _imported:
+                _imported[path] = import_string(path)
+            return _imported[path]
+    return None
 
 
 class BearerCredentialAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        _refuse_credentials_outside_header(request)
+        refuse_credentials_in_url(request._request)
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
+        # Failed authentications are limited per client address so keys cannot be enumerated:
+        # past the limit the answer is 429 before any cache or database lookup.
+        refuse_blocked_client(request)
+        try:
+            return (None, self._credential(header, request))
+        except InvalidToken:
+            record_failed_authentication(request)
+            raise
+
+    def _credential(self, header: str, request):
         scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise InvalidToken("Use the Bearer scheme: 'Authorization: Bearer sp_live_…'.")
         value = value.strip()
-        for prefix, authenticate in _authenticators().items():
-            if value.startswith(prefix):
-                credential = authenticate(value, request)
-                return (None, credential)
-        raise InvalidToken()
+        if scheme.lower() != "bearer" or not value:
+            raise InvalidToken("Use the Bearer scheme: 'Authorization: Bearer sp_live_…'.")
+        authenticate = _authenticator_for(value)
+        if authenticate is None:
+            raise InvalidToken()
+        return authenticate(value, request)
 
     def authenticate_header(self, request):
-        return 'Bearer realm="StatusPool", error="invalid_token"'
+        return WWW_AUTHENTICATE

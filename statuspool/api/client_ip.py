@@ -16,9 +16,18 @@ def _trusted_networks(proxies: tuple[str, ...]):
     return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in proxies)
 
 
+def _strip_port(address: str) -> str:
+    """Some proxies write ``203.0.113.9:51234`` or ``[2001:db8::1]:51234``."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    if address.count(":") == 1:
+        return address.split(":", 1)[0]
+    return address
+
+
 def normalise(address: str) -> str | None:
     try:
-        ip = ipaddress.ip_address(address.strip().split("%", 1)[0])
+        ip = ipaddress.ip_address(_strip_port(address.strip()).split("%", 1)[0])
     except ValueError:
         return None
     if ip.version == 6 and ip.ipv4_mapped is not None:
@@ -40,10 +49,13 @@ def client_ip(request) -> str | None:
     if not _is_trusted(remote, networks):
         return remote  # the request did not come through our proxy: ignore the header
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    client = remote
     for hop in reversed([part for part in forwarded.split(",") if part.strip()]):
         address = normalise(hop)
         if address is None:
-            return remote  # a garbled chain is not believed any further
+            return client  # a garbled chain is not believed any further
+        client = address
         if not _is_trusted(address, networks):
             return address
-    return remote
+    # Every hop is one of ours (a request from inside our network): the left-most one sent it.
+    return client

@@ -1,7 +1,11 @@
 """One JSON error format for every /v2 status: {"error": {"code": ..., "message": ...}}."""
 
+import logging
+
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+
+logger = logging.getLogger("statuspool.api")
 
 WWW_AUTHENTICATE = 'Bearer realm="StatusPool", error="invalid_token"'
 
@@ -82,7 +86,17 @@ def exception_handler(exc, context):
         response["WWW-Authenticate"] = WWW_AUTHENTICATE
     for name, value in getattr(exc, "extra_headers", {}).items():
         response[name] = value
+    if code == "credential_in_url":
+        _log_without_query(context.get("request"), response)
     return response
+
+
+def _log_without_query(request, response) -> None:
+    """Log the refusal ourselves: Django's own line attaches the request, whose repr (and any
+    error reporter) includes the query string, i.e. the leaked credential."""
+    response._has_been_logged = True  # read by django.utils.log.log_response
+    path = request.path if request is not None else "?"
+    logger.warning("Bad Request: %s (credential in the URL; query string not logged)", path)
 
 
 def json_error(code: str, message: str, status_code: int) -> JsonResponse:

@@ -1,0 +1,115 @@
+"""``Authorization: Bearer sp_live_…`` → ``Credential`` (step 1 of the /v2 pipeline for API keys).
+
+Order matters for what an attacker can learn and what it costs us:
+1. shape and checksum (no cache, no database): a typo or a guessed string stops here;
+2. the shared cache (see ``apikeys.authcache`` for why a revoked key is never served from it);
+3. the database: one query, the key joined with its account's plan.
+The digest is compared in constant time on both the cached and the database path, so holding the
+public id (which the dashboard shows) is never enough.
+"""
+
+import logging
+from datetime import datetime
+
+from django.utils import timezone
+
+from apikeys import authcache, tokens
+from apikeys.models import ApiKey, Status
+from statuspool.api.credentials import Credential, CredentialKind
+from statuspool.api.errors import InvalidToken
+from statuspool.crypto import digest_matches
+
+logger = logging.getLogger(__name__)
+
+SUSPENDED_MESSAGE = (
+    "This API key is suspended because it was not used for a long time. A team admin can "
+    "reactivate it in Settings → API Access."
+)
+
+
+def _entry_from_row(key: ApiKey) -> dict:
+    """What the cache keeps: enough to authorise and to check the digest, never the key."""
+    return {
+        "id": key.pk,
+        "public_id": key.public_id,
+        "account_id": key.account_id,
+        "plan": key.account.plan,
+        "scopes": list(key.scopes),
+        "allowed_networks": list(key.allowed_networks or ()),
+        "pepper_id": key.pepper_id,
+        "digest": key.digest,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "usage_alerts_enabled": key.usage_alerts_enabled,
+    }
+
+
+def _credential(entry: dict) -> Credential:
+    return Credential(
+        kind=CredentialKind.API_KEY,
+        id=entry["id"],
+        account_id=entry["account_id"],
+        plan=entry["plan"],
+        scopes=frozenset(entry["scopes"]),
+        allowed_networks=tuple(entry["allowed_networks"]),
+        rate_limit_identity=f"key:{entry['id']}",
+        label=tokens.display(entry["public_id"]),
+        expires_at=entry["expires_at"],
+        usage_alerts_enabled=entry["usage_alerts_enabled"],
+        extra={"public_id": entry["public_id"]},
+    )
+
+
+def _is_expired(expires_at: str | None) -> bool:
+    return expires_at is not None and datetime.fromisoformat(expires_at) <= timezone.now()
+
+
+def _refuse(public_id: str, reason: str) -> InvalidToken:
+    # The public id is what the dashboard shows; the key itself never reaches a log line.
+    logger.info("API key %s refused: %s", tokens.display(public_id), reason)
+    return InvalidToken()
+
+
+def _load(public_id: str, raw: str) -> dict:
+    key = (
+        ApiKey.objects.select_related("account")
+        .only(
+            "id",
+            "public_id",
+            "account_id",
+            "account__plan",
+            "scopes",
+            "allowed_networks",
+            "pepper_id",
+            "digest",
+            "status",
+            "expires_at",
+            "usage_alerts_enabled",
+        )
+        .filter(public_id=public_id)
+        .first()
+    )
+    if key is None or not key.matches(raw):
+        raise _refuse(public_id, "unknown key or wrong secret")
+    if key.status == Status.REVOKED:
+        raise _refuse(public_id, "revoked")
+    if key.status == Status.SUSPENDED:
+        logger.info("API key %s refused: suspended", key.display_id)
+        raise InvalidToken(SUSPENDED_MESSAGE, code="key_suspended")
+    if key.is_expired:
+        raise _refuse(public_id, "expired after rotation")
+    return _entry_from_row(key)
+
+
+def authenticate_api_key(raw: str, request) -> Credential:
+    if not tokens.is_well_formed(raw):
+        raise InvalidToken()
+    public_id = tokens.public_id_of(raw)
+    entry, generation = authcache.lookup(public_id)
+    if entry is None:
+        entry = _load(public_id, raw)
+        authcache.store(public_id, entry, generation)
+    elif not digest_matches(raw, entry["pepper_id"], entry["digest"]):
+        raise _refuse(public_id, "wrong secret")
+    if _is_expired(entry["expires_at"]):
+        raise _refuse(public_id, "expired after rotation")
+    return _credential(entry)

@@ -1,0 +1,62 @@
+"""Credentials anywhere but the Authorization header are refused (step 0 of the /v2 pipeline).
+
+A key in a URL ends up in proxy logs, browser history and Referer headers; a key in a JSON body is
+usually a client putting the wrong field in the wrong place. Either way it must be treated as
+leaked, so the request is refused (400) with a message telling the caller to rotate the key, and
+nothing of the value is echoed back or logged.
+"""
+
+import re
+
+from statuspool.api.errors import ApiError
+
+# Field names that only ever carry a credential.
+CREDENTIAL_FIELD_NAMES = frozenset(
+    {"access_token", "api_key", "apikey", "key", "refresh_token", "token"}
+)
+# What our bearer credentials look like: API keys, OAuth access and refresh tokens.
+_CREDENTIAL_VALUE = re.compile(r"sp_(?:live|oat|ort)_[0-9A-Za-z_\-]{16,}")
+_MAX_DEPTH = 20  # JSON nested deeper than this is not a request body we serve anyway
+
+URL_MESSAGE = (
+    "Credentials are accepted only in the Authorization header, never in the URL. "
+    "Treat a key sent in a URL as leaked: revoke or rotate it now."
+)
+BODY_MESSAGE = (
+    "Credentials are accepted only in the Authorization header, never in the request body. "
+    "Treat a key sent in a body as leaked: revoke or rotate it now."
+)
+
+
+def looks_like_credential(value) -> bool:
+    return isinstance(value, str) and _CREDENTIAL_VALUE.search(value) is not None
+
+
+def _body_carries_credential(data, depth: int = 0) -> bool:
+    if depth > _MAX_DEPTH:
+        return False
+    if isinstance(data, dict):
+        return any(
+            (isinstance(name, str) and name.lower() in CREDENTIAL_FIELD_NAMES)
+            or _body_carries_credential(value, depth + 1)
+            for name, value in data.items()
+        )
+    if isinstance(data, list):
+        return any(_body_carries_credential(item, depth + 1) for item in data)
+    return looks_like_credential(data)
+
+
+def refuse_credentials_in_url(django_request) -> None:
+    query = django_request.GET
+    if any(name.lower() in CREDENTIAL_FIELD_NAMES for name in query) or any(
+        looks_like_credential(value) for _, values in query.lists() for value in values
+    ):
+        raise ApiError("credential_in_url", URL_MESSAGE, 400)
+
+
+def refuse_credentials_in_body(request) -> None:
+    """``request`` is DRF's: its ``data`` is the parsed JSON (parsed once, reused by the view)."""
+    if request.stream is None:  # no body at all: nothing to parse
+        return
+    if _body_carries_credential(request.data):
+        raise ApiError("credential_in_body", BODY_MESSAGE, 400)

@@ -1,0 +1,361 @@
+"""Step 4 of the /v2 pipeline: rate limits per credential, by plan, in fixed 60-second windows.
+
+Counters live in the shared cache (Redis in production) through django-ratelimit's core
+``get_usage``, so every server process counts against the same numbers. Reads (GET, HEAD,
+OPTIONS) and writes have separate buckets with ``settings.API_RATE_LIMITS[plan]``. An API key
+counts as ``key:<id>``, an OAuth token as ``oauth:<authorization id>`` (one bucket per grant).
+
+django-ratelimit's windows are fixed but jittered per identity: a window ends at a whole minute
+plus ``crc32(identity) % 60`` seconds, so the limits of many keys do not all reset at once. The
+reset time it reports is what ``X-RateLimit-Reset`` carries.
+
+When the shared cache fails (Redis down or slow), requests are still served: counts fall back to
+this process's memory for a few seconds at a time and one error is logged per interval, never one
+per request. The same guard protects the failed-authentication limiter and the usage buffer.
+"""
+
+import ipaddress
+import logging
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.dispatch import receiver
+from django_ratelimit.core import get_usage
+from rest_framework.throttling import BaseThrottle
+
+from statuspool.api.client_ip import client_ip
+from statuspool.api.credentials import Credential
+from statuspool.api.errors import ApiError
+from statuspool.api.signals import api_request_finished
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STATE_ATTR = "rate_limit_state"  # set on the Django HttpRequest, read by headers and usage
+# Failed authentications tolerated per client address and minute before answering 429 up front.
+AUTH_FAILURES_PER_MINUTE = 30
+# After a shared-cache error, this process stops asking the cache for this long...
+CACHE_RETRY_SECONDS = 5
+# ...and logs the outage at most once per this interval.
+CACHE_ERROR_LOG_INTERVAL = 60
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    limit: int
+    count: int
+    reset: int  # epoch seconds at which the window ends
+    resource: str  # "read" | "write"
+    shared: bool = True  # False when counted by this process's fallback counters
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, self.reset - int(time.time()))
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Resource": self.resource,
+        }
+
+
+class SharedCacheGuard:
+    """A per-process circuit breaker around the shared cache, with rate-limited error logging."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._down_until = 0.0
+        self._next_log = 0.0
+        self._suppressed = 0
+
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def failed(self, exc: Exception, during: str) -> None:
+        now = time.monotonic()
+        retry = getattr(settings, "API_CACHE_RETRY_SECONDS", CACHE_RETRY_SECONDS)
+        interval = getattr(settings, "API_CACHE_ERROR_LOG_INTERVAL", CACHE_ERROR_LOG_INTERVAL)
+        with self._lock:
+            self._down_until = now + retry
+            if now < self._next_log:
+                self._suppressed += 1
+                return
+            suppressed, self._suppressed = self._suppressed, 0
+            self._next_log = now + interval
+        logger.error(
+            "Shared cache unavailable during %s (%s: %s); rate limits are counted per process "
+            "and usage is not recorded until it answers again (%d similar errors not logged)",
+            during,
+            type(exc).__name__,
+            exc,
+            suppressed,
+        )
+
+    def reset(self) -> None:
+        with self._lock:
+            self._down_until = self._next_log = 0.0
+            self._suppressed = 0
+
+
+guard = SharedCacheGuard()
+
+
+class _LocalCounters:
+    """Fixed-window counters in this process's memory: the fallback while the cache is down."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str, int], int] = {}
+
+    def hit(self, group: str, identity: str, increment: bool = True) -> tuple[int, int]:
+        now = int(time.time())
+        reset = now - now % WINDOW_SECONDS + WINDOW_SECONDS
+        slot = (group, identity, reset)
+        with self._lock:
+            if len(self._counts) > 10_000:
+                self._counts = {k: v for k, v in self._counts.items() if k[2] > now}
+            count = self._counts.get(slot, 0) + (1 if increment else 0)
+            self._counts[slot] = count
+        return count, reset
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+local_counters = _LocalCounters()
+
+
+def resource_of(method: str) -> str:
+    return "read" if method.upper() in READ_METHODS else "write"
+
+
+def limit_for(plan: str, resource: str) -> int:
+    limits = settings.API_RATE_LIMITS
+    return (limits.get(plan) or limits["team"])[resource]
+
+
+def _window_end(identity: str, time_left: int) -> int:
+    """The epoch second the counted window ends, from the ``time_left`` get_usage reported.
+
+    ``now + time_left`` may be a second off when the clock ticked since get_usage read it, so it
+    is snapped to the identity's window edge (django-ratelimit ends windows at
+    ``crc32(identity) % 60`` seconds past a whole minute): every response of one window then
+    carries the same X-RateLimit-Reset.
+    """
+    approximate = int(time.time()) + time_left
+    edge = zlib.crc32(identity.encode()) % WINDOW_SECONDS
+    offset = (approximate - edge) % WINDOW_SECONDS
+    return (
+        approximate - offset
+        if offset < WINDOW_SECONDS // 2
+        else approximate + (WINDOW_SECONDS - offset)
+    )
+
+
+def _count(request, group: str, identity: str, limit: int, increment: bool):
+    """(count, reset, shared) from the shared counters, or this process's when they fail."""
+    if guard.available():
+        try:
+            usage = get_usage(
+                request,
+                group=group,
+                key=lambda _group, _request: identity,
+                rate=(limit, WINDOW_SECONDS),
+                increment=increment,
+            )
+        except Exception as exc:  # redis-py, socket and backend errors alike: never a 500
+            guard.failed(exc, "rate limiting")
+        else:
+            if usage is None:  # RATELIMIT_ENABLE = False
+                return None
+            # A zero limit means the counter vanished between add and incr (expiry race):
+            # count this one request locally rather than refusing it.
+            if usage["limit"]:
+                return usage["count"], _window_end(identity, usage["time_left"]), True
+    count, reset = local_counters.hit(group, identity, increment)
+    return count, reset, False
+
+
+def consume(request, credential: Credential, *, increment: bool = True) -> RateLimitState | None:
+    resource = resource_of(request.method)
+    limit = limit_for(credential.plan, resource)
+    identity = credential.rate_limit_identity or f"{credential.kind}:{credential.id}"
+    counted = _count(request, f"v2:{resource}", identity, limit, increment)
+    if counted is None:
+        return None
+    count, reset, shared = counted
+    return RateLimitState(limit=limit, count=count, reset=reset, resource=resource, shared=shared)
+
+
+def state_of(request) -> RateLimitState | None:
+    return getattr(getattr(request, "_request", request), STATE_ATTR, None)
+
+
+class PlanRateThrottle(BaseThrottle):
+    """DRF throttle: counts the request, refuses it with 429 past the plan's limit."""
+
+    def allow_request(self, request, view):
+        credential = request.auth
+        if not isinstance(credential, Credential):
+            return True  # the permission classes have refused it already
+        state = consume(request, credential)
+        if state is None:
+            return True
+        http_request = request._request
+        setattr(http_request, STATE_ATTR, state)
+        # The base view copies these onto the response, errors (the 429 below) included.
+        if getattr(http_request, "api_response_headers", None) is None:
+            http_request.api_response_headers = {}
+        http_request.api_response_headers.update(state.headers())
+        if state.exceeded:
+            raise ApiError(
+                "rate_limited",
+                f"This credential may make {state.limit} {state.resource} requests per minute "
+                f"on its plan. Retry in {state.retry_after} seconds.",
+                429,
+                headers={"Retry-After": str(state.retry_after)},
+            )
+        return True
+
+
+def add_rate_limit_headers(request, response):
+    """X-RateLimit-* on a /v2 response made with a valid credential, if it has none yet.
+
+    When the throttle did not run (the request was refused before it, e.g. 403 ``ip_not_allowed``
+    or ``insufficient_scope``) the counter is read, not counted.
+    """
+    if "X-RateLimit-Limit" in response:
+        return response
+    state = state_of(request)
+    if state is None:
+        # ``_auth`` rather than ``.auth``: reading ``.auth`` would authenticate now, and this
+        # runs for responses whose authentication failed or never happened.
+        credential = getattr(request, "_auth", None)
+        if isinstance(credential, Credential):
+            state = consume(request, credential, increment=False)
+    if state is not None:
+        for name, value in state.headers().items():
+            response[name] = value
+    return response
+
+
+@receiver(api_request_finished, dispatch_uid="statuspool.api.throttling.headers")
+def _headers_on_early_refusals(sender, request, response, **kwargs):
+    # The base view sends this signal for every response made with a valid credential, before
+    # returning it: the one place that also sees the responses the throttle never reached.
+    add_rate_limit_headers(request, response)
+
+
+# --- Failed authentication, per client address ----------------------------------------------------
+
+
+def _client_bucket(request) -> str:
+    """Whose failures count together: the address, or its /64 for IPv6 (one host's usual share)."""
+    address = client_ip(request) or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return address
+
+
+class _Suspects:
+    """Client addresses this process saw fail to authenticate within the last window.
+
+    Only those are checked against the shared block list: asking the cache on every request
+    would cost every legitimate client a round trip. Failures are counted in the shared cache, so
+    an address past the limit is refused by a process as soon as that process has seen one of its
+    failures; an attacker spreading guesses over N processes gains at most N more lookups.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+
+    def add(self, bucket: str) -> None:
+        now = time.time()
+        with self._lock:
+            if len(self._until) > 10_000:
+                self._until = {k: v for k, v in self._until.items() if v > now}
+            self._until[bucket] = now + WINDOW_SECONDS
+
+    def __contains__(self, bucket: str) -> bool:
+        return self._until.get(bucket, 0.0) > time.time()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._until.clear()
+
+
+suspects = _Suspects()
+
+
+def _block_key(bucket: str) -> str:
+    return f"v2-auth-blocked:{bucket}"
+
+
+def _auth_failure_limit() -> int:
+    return getattr(settings, "API_AUTH_FAILURES_PER_MINUTE", AUTH_FAILURES_PER_MINUTE)
+
+
+def _refuse(retry_after: int):
+    raise ApiError(
+        "rate_limited",
+        "Too many failed authentication attempts from your address. "
+        f"Retry in {retry_after} seconds.",
+        429,
+        headers={"Retry-After": str(max(1, retry_after))},
+    )
+
+
+def refuse_blocked_client(request) -> None:
+    """Answer 429 before any credential lookup once an address has failed too often."""
+    bucket = _client_bucket(request)
+    if bucket not in suspects:
+        return
+    now = int(time.time())
+    if guard.available():
+        try:
+            blocked_until = cache.get(_block_key(bucket))
+        except Exception as exc:
+            guard.failed(exc, "failed-authentication limiting")
+        else:
+            if blocked_until and blocked_until > now:
+                _refuse(blocked_until - now)
+            return
+    count, reset = local_counters.hit("v2:auth-failures", bucket, increment=False)
+    if count >= _auth_failure_limit():
+        _refuse(reset - now)
+
+
+def record_failed_authentication(request) -> None:
+    bucket = _client_bucket(request)
+    suspects.add(bucket)
+    limit = _auth_failure_limit()
+    counted = _count(request, "v2:auth-failures", bucket, limit, increment=True)
+    if counted is None:
+        return
+    count, reset, shared = counted
+    if shared and count >= limit:
+        try:
+            cache.set(_block_key(bucket), reset, max(1, reset - int(time.time())) + 1)
+        except Exception as exc:
+            guard.failed(exc, "failed-authentication limiting")

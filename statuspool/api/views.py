@@ -1,0 +1,74 @@
+"""The base classes every /v2 view uses: the request pipeline of DESIGN.md in one place.
+
+0. credentials outside the Authorization header are refused (``statuspool.api.leaks``);
+1. authentication, 2. network policy and 3. scope (permission classes), 4. rate limit (throttle
+   classes) — all from REST_FRAMEWORK settings, so the allowlist permission and the rate-limit
+   throttle slot in there without touching any view; views must not override those attributes;
+5. the view, whose querysets go through ``account_scoped`` (another account's object is a 404);
+6. ``api_request_finished`` is sent once the response is final (usage tracking, request log).
+
+Response headers that a pipeline component computes (e.g. the throttle's ``X-RateLimit-*``) go in
+``request.api_response_headers`` (a dict); they are copied onto every response, errors included.
+"""
+
+import time
+
+from rest_framework.generics import GenericAPIView
+from rest_framework.views import APIView
+
+from statuspool.api.client_ip import client_ip
+from statuspool.api.credentials import Credential
+from statuspool.api.leaks import refuse_credentials_in_body, refuse_credentials_in_url
+from statuspool.api.schema import ApiAutoSchema
+from statuspool.api.signals import api_request_finished
+
+
+class ApiView(APIView):
+    """Every /v2 endpoint. Subclasses declare ``required_scopes`` (see permissions.py)."""
+
+    required_scopes: dict[str, str | None]
+    schema = ApiAutoSchema()
+
+    def dispatch(self, request, *args, **kwargs):
+        self._started = time.monotonic()
+        return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        refuse_credentials_in_url(request._request)
+        refuse_credentials_in_body(request)
+        super().initial(request, *args, **kwargs)
+
+    @property
+    def credential(self) -> Credential:
+        return self.request.auth
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Account data answered to a credential: no shared cache may keep it.
+        response.setdefault("Cache-Control", "no-store")
+        for name, value in (getattr(request, "api_response_headers", None) or {}).items():
+            response[name] = value
+        # _auth, not auth: reading .auth would authenticate a request that failed before it.
+        credential = getattr(request, "_auth", None)
+        if isinstance(credential, Credential):
+            started = getattr(self, "_started", None)
+            api_request_finished.send(
+                sender=type(self),
+                credential=credential,
+                request=request,
+                response=response,
+                ip=client_ip(request),
+                duration_ms=round((time.monotonic() - started) * 1000, 1) if started else 0.0,
+            )
+        return response
+
+
+class GenericApiView(ApiView, GenericAPIView):
+    """A /v2 view over one model of the credential's account."""
+
+    def account_scoped(self, queryset):
+        """Only rows of the credential's account: the one filter every /v2 queryset goes through."""
+        credential = getattr(self.request, "auth", None) if self.request is not None else None
+        if not isinstance(credential, Credential):
+            return queryset.none()  # schema generation inspects views without a credential
+        return queryset.filter(account_id=credential.account_id)

@@ -1,0 +1,122 @@
+"""The shared authentication cache: fast on the hot path, never serving a revoked key."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from apikeys import authcache, authentication, services
+from apikeys.models import ApiKey, Status
+from audit.services import Actor
+from statuspool.api.authentication import BearerCredentialAuthentication
+from tests.api.conftest import error_code, issue_key
+
+
+@pytest.fixture
+def key_and_bearer(account_a):
+    key, raw = issue_key(account_a, ["monitors:read"])
+    return key, f"Bearer {raw}", raw
+
+
+def test_cache_entry_has_the_digest_but_never_the_key(api, key_and_bearer):
+    key, bearer, raw = key_and_bearer
+    assert api("GET", "/v2/monitors", bearer).status_code == 200
+    entry = cache.get(authcache.cache_key(key.public_id))
+    assert entry["id"] == key.pk and entry["digest"] == key.digest
+    assert raw not in repr(entry) and raw[8:] not in repr(entry)
+
+
+def test_warm_cache_answers_without_the_database(api, key_and_bearer, django_assert_num_queries):
+    key, bearer, _ = key_and_bearer
+    api("GET", "/v2/credential", bearer)  # warms the cache (and loads nothing else needed)
+    request = Request(APIRequestFactory().get("/v2/monitors", HTTP_AUTHORIZATION=bearer))
+    with django_assert_num_queries(0):
+        _, credential = BearerCredentialAuthentication().authenticate(request)
+    assert credential.id == key.pk and credential.rate_limit_identity == f"key:{key.pk}"
+
+
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        (
+            lambda key, actor: services.apikey_revoke(key=key, actor=actor, reason="test"),
+            "invalid_token",
+        ),
+        (
+            lambda key, actor: services.apikey_suspend(key=key, actor=actor, reason="idle"),
+            "key_suspended",
+        ),
+    ],
+    ids=["revoke", "suspend"],
+)
+def test_change_after_a_cached_success_is_seen_on_the_next_request(
+    api, key_and_bearer, django_capture_on_commit_callbacks, change, code
+):
+    key, bearer, _ = key_and_bearer
+    assert api("GET", "/v2/monitors", bearer).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        change(key, Actor.system(label="test"))
+    response = api("GET", "/v2/monitors", bearer)
+    assert response.status_code == 401 and error_code(response) == code
+
+
+def test_scope_change_is_seen_once_invalidated(api, key_and_bearer):
+    key, bearer, _ = key_and_bearer
+    assert api("GET", "/v2/monitors", bearer).status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(scopes=["alerts:read"])
+    authcache.invalidate_key(key.public_id)
+    assert api("GET", "/v2/monitors", bearer).status_code == 403
+    assert api("GET", "/v2/alert-rules", bearer).status_code == 200
+
+
+def test_a_read_from_before_the_revocation_cannot_repopulate_the_cache(
+    api, key_and_bearer, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The race: a request reads the key (active), the revocation commits and invalidates, then
+    that request writes its stale "active" entry. The entry must not be believed afterwards."""
+    key, bearer, _ = key_and_bearer
+    original_load = authentication._load
+
+    def load_then_lose_the_race(public_id, raw):
+        entry = original_load(public_id, raw)  # read while the key was still active
+        with django_capture_on_commit_callbacks(execute=True):
+            services.apikey_revoke(key=key, actor=Actor.system(label="test"), reason="race")
+        return entry  # ...and the caller now stores it
+
+    monkeypatch.setattr(authentication, "_load", load_then_lose_the_race)
+    assert api("GET", "/v2/monitors", bearer).status_code == 200  # the racing request itself
+    monkeypatch.setattr(authentication, "_load", original_load)
+    assert cache.get(authcache.cache_key(key.public_id)) is not None  # the stale entry is there
+    assert api("GET", "/v2/monitors", bearer).status_code == 401  # ...and ignored
+
+
+def test_invalidation_of_an_uncached_key_is_harmless(api, key_and_bearer):
+    key, bearer, _ = key_and_bearer
+    authcache.invalidate_key(key.public_id)
+    assert api("GET", "/v2/monitors", bearer).status_code == 200
+    assert api("GET", "/v2/monitors", bearer).status_code == 200
+
+
+def test_unreachable_cache_falls_back_to_the_database(api, key_and_bearer, monkeypatch, caplog):
+    key, bearer, _ = key_and_bearer
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache is down")
+
+    for method in ("get_many", "get", "add", "set", "delete"):
+        monkeypatch.setattr(cache, method, down)
+    assert api("GET", "/v2/monitors", bearer).status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(status=Status.REVOKED)
+    authcache.invalidate_key(key.public_id)  # cannot reach the cache: logged, not raised
+    assert api("GET", "/v2/monitors", bearer).status_code == 401
+    assert "API key cache unreachable" in caplog.text
+    assert "Could not invalidate" in caplog.text
+
+
+def test_cache_can_be_turned_off(api, key_and_bearer, settings):
+    settings.API_AUTH_CACHE_SECONDS = 0
+    key, bearer, _ = key_and_bearer
+    assert api("GET", "/v2/monitors", bearer).status_code == 200
+    assert cache.get(authcache.cache_key(key.public_id)) is None
+    ApiKey.objects.filter(pk=key.pk).update(status=Status.REVOKED)
+    assert api("GET", "/v2/monitors", bearer).status_code == 401
