@@ -29,7 +29,8 @@ run: seed
 	@bash .ci/serve
 
 test: install .env
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	# Persistent connections would outlive live_server threads and block test-database teardown.
+	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,11 +4,18 @@ The swap is decided here, before the first migration: an application is register
 (not by one user), and every token hangs off an ``Authorization`` — one user's consent for one
 application acting in one account. That row is what Settings → Connected Applications lists, what
 rate limits count against, and what revoking a connection kills in one statement.
+
+Secrets at rest: the client secret is stored as a keyed HMAC-SHA256 digest
+(``oauthapps.hashers``), access and refresh tokens only as SHA-256 checksums (DOT's RFC 9700 token
+storage), and authorization codes only as SHA-256 digests (``HashedCodeField``).
 """
+
+import hashlib
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import (
     AbstractAccessToken,
     AbstractApplication,
@@ -17,20 +24,87 @@ from oauth2_provider.models import (
     AbstractRefreshToken,
 )
 
+from oauthapps import hashers
+from oauthapps.scopes import order_scopes
+
+CODE_DIGEST_PREFIX = "sha256$"
+
+
+class ClientSecretDigestField(models.CharField):
+    """Hashes a new client secret on save with our fast keyed hasher (never PBKDF2).
+
+    DOT's own field recognises hashes through Django's PASSWORD_HASHERS, where this hasher is
+    deliberately absent (it must never hash user passwords), so it would hash a hash again.
+    """
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        if value and not hashers.is_encoded(value):
+            value = hashers.CLIENT_SECRET_HASHER.encode(value, "")
+            setattr(model_instance, self.attname, value)
+        return value
+
+
+class HashedCodeField(models.CharField):
+    """An authorization code stored, and looked up, only as its SHA-256 digest.
+
+    Every DOT query (``Grant.objects.get(code=code)``) goes through ``get_prep_value``, so the
+    plaintext code never reaches the database and no DOT lookup has to be rewritten.
+    """
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value.startswith(CODE_DIGEST_PREFIX):
+            return value
+        return CODE_DIGEST_PREFIX + hashlib.sha256(value.encode()).hexdigest()
+
+
+class ApplicationQuerySet(models.QuerySet):
+    def for_account(self, account):
+        return self.filter(account=account)
+
 
 class Application(AbstractApplication):
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.CASCADE, related_name="oauth_applications"
     )
     description = models.TextField(blank=True, max_length=1000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    secret_reset_at = models.DateTimeField(null=True, blank=True)
+    client_secret = ClientSecretDigestField(
+        max_length=255, blank=True, default=generate_client_secret, verbose_name="client secret"
+    )
+
+    objects = ApplicationQuerySet.as_manager()
 
     class Meta(AbstractApplication.Meta):
-        ordering = ["name"]
+        ordering = ["name", "id"]
+
+    @property
+    def redirect_uri_list(self) -> list[str]:
+        return self.redirect_uris.split()
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        """Exact string match against a registered URI (RFC 9700 §4.1.3): no port, path, query
+        or trailing-slash leniency, so a callback cannot be bent towards an attacker's page."""
+        return uri in self.redirect_uri_list
+
+    def get_allowed_schemes(self):
+        # Loopback http is registered only after validation (oauthapps.forms), so its presence
+        # in the list is what allows the scheme; everything else is https.
+        if any(uri.startswith("http://") for uri in self.redirect_uri_list):
+            return ["https", "http"]
+        return ["https"]
 
 
 class AuthorizationQuerySet(models.QuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True)
+
+    def for_user(self, user):
+        return self.filter(user=user)
 
 
 class Authorization(models.Model):
@@ -53,16 +127,37 @@ class Authorization(models.Model):
     objects = AuthorizationQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One live consent per (user, application, account): approving again widens it.
+            models.UniqueConstraint(
+                fields=["user", "application", "account"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_authorization",
+            )
+        ]
 
     def __str__(self):
         return f"{self.application} for {self.user} in {self.account}"
 
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def ordered_scopes(self) -> list[str]:
+        return order_scopes(self.scopes)
+
 
 class Grant(AbstractGrant):
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, null=True, related_name="+"
+    code = HashedCodeField(max_length=255, unique=True, verbose_name="code digest")
+    authorization = models.ForeignKey(
+        Authorization, on_delete=models.CASCADE, null=True, related_name="grants"
     )
+    # A redeemed code is kept (not deleted as DOT does) so that a second redemption is
+    # recognised as a replay and the tokens of the first one can be revoked (RFC 6749 §4.1.2).
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    token_family = models.UUIDField(null=True, blank=True)
 
 
 class AccessToken(AbstractAccessToken):

@@ -183,6 +183,12 @@ else:
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The one place the periodic jobs are defined.
 CELERY_BEAT_SCHEDULE = {
+    # Deletes expired authorization codes and OAuth tokens; keeps spent refresh tokens for reuse
+    # detection until they expire.
+    "oauthapps-clear-expired-tokens": {
+        "task": "oauthapps.tasks.clear_expired_tokens",
+        "schedule": timedelta(days=1),
+    },
     # Moves buffered /v2 request-log entries (Redis list or spool files) into the database.
     "audit-flush-request-log": {
         "task": "audit.tasks.flush_request_log",

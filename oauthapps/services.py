@@ -1,0 +1,249 @@
+"""OAuth workflows. Each one is a single transaction together with its audit event.
+
+Plaintext client secrets exist only in the return values of ``application_register`` and
+``application_reset_secret`` (the page that shows them once); the database keeps digests.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from oauth2_provider.generators import generate_client_secret
+
+from audit.services import Actor, record
+from oauthapps.models import AccessToken, Application, Authorization, Grant, RefreshToken
+from oauthapps.scopes import order_scopes
+
+log = logging.getLogger(__name__)
+
+
+def _application_details(application: Application) -> dict:
+    return {
+        "name": application.name,
+        "client_id": application.client_id,
+        "redirect_uris": application.redirect_uri_list,
+    }
+
+
+def _revoke_tokens(tokens_filter: Q) -> None:
+    """Kill every refresh and access token matching the filter, in two statements."""
+    now = timezone.now()
+    RefreshToken.objects.filter(tokens_filter, revoked__isnull=True).update(
+        revoked=now, updated=now
+    )
+    AccessToken.objects.filter(tokens_filter).delete()
+
+
+# --- Applications --------------------------------------------------------------------------------
+def application_register(
+    *, account, name: str, description: str, redirect_uris: list[str], actor: Actor, created_by
+) -> tuple[Application, str]:
+    """Register a confidential authorization-code client; returns (application, plaintext secret)."""
+    secret = generate_client_secret()
+    with transaction.atomic():
+        application = Application(
+            account=account,
+            name=name,
+            description=description,
+            redirect_uris=" ".join(redirect_uris),
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            client_secret=secret,
+            created_by=created_by,
+        )
+        application.save()
+        record(
+            action="oauth.application_registered",
+            actor=actor,
+            account=account,
+            target=application,
+            details=_application_details(application) | {"description": description},
+        )
+    return application, secret
+
+
+def application_update(
+    *, application: Application, name: str, description: str, redirect_uris: list[str], actor
+) -> Application:
+    with transaction.atomic():
+        before = _application_details(application) | {"description": application.description}
+        application.name = name
+        application.description = description
+        application.redirect_uris = " ".join(redirect_uris)
+        application.save(update_fields=["name", "description", "redirect_uris", "updated"])
+        after = _application_details(application) | {"description": description}
+        changed = {field: after[field] for field in after if after[field] != before[field]}
+        record(
+            action="oauth.application_updated",
+            actor=actor,
+            account=application.account_id,
+            target=application,
+            details={"client_id": application.client_id, "changed": changed},
+        )
+    return application
+
+
+def application_reset_secret(*, application: Application, actor: Actor) -> str:
+    """Replace the client secret; the old one stops authenticating at once. Returns the new one.
+
+    Tokens already issued keep working: a leaked secret lets someone mint tokens only with a
+    valid authorization code or refresh token, which the owner can revoke separately.
+    """
+    secret = generate_client_secret()
+    with transaction.atomic():
+        application.client_secret = secret
+        application.secret_reset_at = timezone.now()
+        application.save(update_fields=["client_secret", "secret_reset_at", "updated"])
+        record(
+            action="oauth.secret_reset",
+            actor=actor,
+            account=application.account_id,
+            target=application,
+            details={"name": application.name, "client_id": application.client_id},
+        )
+    return secret
+
+
+def application_delete(*, application: Application, actor: Actor) -> None:
+    """Delete the application with every grant, code and token it holds, in one transaction."""
+    with transaction.atomic():
+        authorizations = Authorization.objects.filter(application=application)
+        details = _application_details(application) | {
+            "authorizations_revoked": authorizations.active().count()
+        }
+        record(
+            action="oauth.application_deleted",
+            actor=actor,
+            account=application.account_id,
+            target=application,
+            details=details,
+        )
+        _revoke_tokens(Q(application=application))
+        Grant.objects.filter(application=application).delete()
+        application.delete()
+
+
+# --- Grants (Authorizations) ---------------------------------------------------------------------
+def authorization_approve(
+    *, user, application: Application, account, scopes: list[str], actor: Actor
+) -> Authorization:
+    """Record consent; approving again for the same account widens the existing grant."""
+    scopes = order_scopes(scopes)
+    with transaction.atomic():
+        authorization = (
+            Authorization.objects.select_for_update()
+            .active()
+            .filter(user=user, application=application, account=account)
+            .first()
+        )
+        if authorization is None:
+            authorization = Authorization.objects.create(
+                user=user, application=application, account=account, scopes=scopes
+            )
+        else:
+            # Tokens keep their own scopes; the grant lists everything ever approved under it.
+            authorization.scopes = order_scopes([*authorization.scopes, *scopes])
+            authorization.save(update_fields=["scopes"])
+        record(
+            action="oauth.grant_approved",
+            actor=actor,
+            account=account,
+            target=authorization,
+            target_label=f"{application.name} for {user.email}",
+            details={
+                "application": application.name,
+                "client_id": application.client_id,
+                "scopes": scopes,
+            },
+        )
+    return authorization
+
+
+def authorization_deny(*, user, application: Application, account, scopes: list[str], actor):
+    with transaction.atomic():
+        record(
+            action="oauth.grant_denied",
+            actor=actor,
+            account=account,
+            target=application,
+            details={
+                "application": application.name,
+                "client_id": application.client_id,
+                "scopes": order_scopes(scopes),
+                "user": user.email,
+            },
+        )
+
+
+def authorization_revoke(*, authorization: Authorization, actor: Actor, reason: str = "") -> None:
+    """End a grant: every access and refresh token issued under it stops working at once."""
+    with transaction.atomic():
+        locked = (
+            Authorization.objects.select_for_update(of=("self",))
+            .select_related("application", "user")
+            .get(pk=authorization.pk)
+        )
+        if locked.revoked_at is not None:
+            return
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        _revoke_tokens(Q(authorization=locked))
+        Grant.objects.filter(authorization=locked, redeemed_at__isnull=True).delete()
+        record(
+            action="oauth.grant_revoked",
+            actor=actor,
+            account=locked.account_id,
+            target=locked,
+            target_label=f"{locked.application.name} for {locked.user.email}",
+            details={
+                "application": locked.application.name,
+                "client_id": locked.application.client_id,
+                "scopes": locked.scopes,
+                "reason": reason or "revoked by user",
+            },
+        )
+        authorization.revoked_at = locked.revoked_at
+
+
+def authorizations_revoke_for_membership(*, user_id, account_id, actor: Actor) -> int:
+    """Someone left an account: their grants there end with the membership."""
+    revoked = 0
+    grants = Authorization.objects.active().filter(user_id=user_id, account_id=account_id)
+    for authorization in grants.select_related("application", "user"):
+        authorization_revoke(authorization=authorization, actor=actor, reason="left the account")
+        revoked += 1
+    return revoked
+
+
+# --- Token abuse -----------------------------------------------------------------------------------
+def refresh_reuse_detected(*, refresh_token: RefreshToken, actor: Actor) -> None:
+    """A spent refresh token came back: it was copied. DOT revokes the family; we audit it."""
+    authorization = refresh_token.authorization
+    with transaction.atomic():
+        record(
+            action="oauth.refresh_reuse_detected",
+            actor=actor,
+            account=authorization.account_id if authorization else None,
+            target=authorization,
+            target_type="authorization",
+            target_id=str(authorization.pk) if authorization else "",
+            target_label=f"{refresh_token.application.name}",
+            details={
+                "application": refresh_token.application.name,
+                "client_id": refresh_token.application.client_id,
+                "refresh_token_id": refresh_token.pk,
+                "family_revoked": True,
+            },
+        )
+
+
+def code_replay_detected(*, grant: Grant) -> None:
+    """An authorization code was redeemed twice: revoke what the first redemption issued."""
+    log.warning(
+        "Authorization code of grant #%s redeemed twice (application #%s); revoking its tokens",
+        grant.pk,
+        grant.application_id,
+    )
+    if grant.token_family:
+        RefreshToken.revoke_family(grant.token_family)

@@ -1,0 +1,218 @@
+"""DOT's request validator, adapted to StatusPool's rules.
+
+* Client secrets are checked with the fast keyed hasher (``oauthapps.hashers``); a secret stored in
+  the clear is never accepted.
+* Every code and token is tied to the ``Authorization`` (user + application + account) the user
+  approved on the consent screen: the consent view passes it in the oauthlib credentials as
+  ``oauth_authorization``, and the code / refresh token carries it to the tokens.
+* An authorization code is kept after redemption (marked ``redeemed_at``) so a replay is
+  recognised: it fails and revokes the token family the first redemption started.
+* A refresh token is refused after 30 days from its issue, when its grant was revoked, or when the
+  user no longer belongs to the grant's account; a spent one presented again revokes its family
+  (DOT's reuse protection) and is audited as ``oauth.refresh_reuse_detected``.
+* ``introspect_token`` answers RFC 7662 for tokens issued to the calling client only.
+"""
+
+import calendar
+import uuid
+from datetime import timedelta
+from types import SimpleNamespace
+
+from django.db.models import F
+from django.utils import timezone
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749 import errors
+
+from audit.models import ActorKind
+from audit.services import Actor
+from oauthapps import services, tokens
+from oauthapps.authentication import active_access_token, current_role
+from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
+from oauthapps.models import AccessToken, Grant, RefreshToken
+from oauthapps.scopes import order_scopes, scopes_for_role
+from statuspool.api.client_ip import client_ip
+
+
+def _actor_for(request, application) -> Actor:
+    """The client application acting at the token endpoint, seen from its network address."""
+    meta = SimpleNamespace(META=dict(request.headers))
+    return Actor(
+        kind=ActorKind.OAUTH_APP,
+        label=application.name if application else "",
+        ip=client_ip(meta),
+        user_agent=request.headers.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def _refresh_lifetime() -> timedelta:
+    return timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
+
+
+class StatusPoolValidator(OAuth2Validator):
+    # --- client authentication -------------------------------------------------------------------
+    def _check_secret(self, provided_secret, stored_secret):
+        if not provided_secret or not stored_secret or not is_encoded(stored_secret):
+            return False
+        return CLIENT_SECRET_HASHER.verify(provided_secret, stored_secret)
+
+    # --- authorization codes ---------------------------------------------------------------------
+    def _create_authorization_code(self, request, code, expires=None):
+        if request.code_challenge_method != "S256" or not request.code_challenge:
+            raise errors.InvalidRequestError(description="PKCE with S256 is required.")
+        authorization = getattr(request, "oauth_authorization", None)
+        if authorization is None:
+            raise errors.AccessDeniedError(description="No approved grant for this request.")
+        expires = expires or timezone.now() + timedelta(
+            seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS
+        )
+        return Grant.objects.create(
+            application=request.client,
+            user=request.user,
+            authorization=authorization,
+            code=code["code"],
+            expires=expires,
+            redirect_uri=request.redirect_uri,
+            scope=" ".join(request.scopes),
+            code_challenge=request.code_challenge,
+            code_challenge_method=request.code_challenge_method,
+        )
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        # Locked until the token response commits, so two concurrent redemptions cannot both pass.
+        grant = (
+            Grant.objects.select_for_update(of=("self",))
+            .select_related("authorization", "user")
+            .filter(code=code, application=client)
+            .first()
+        )
+        if grant is None:
+            return False
+        if grant.redeemed_at is not None:
+            services.code_replay_detected(grant=grant)
+            return False
+        authorization = grant.authorization
+        if grant.is_expired() or authorization is None or not authorization.is_active:
+            return False
+        if current_role(authorization) is None:
+            return False
+        request.scopes = grant.scope.split()
+        request.user = grant.user
+        request.oauth_authorization = authorization
+        return True
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        redeemed = Grant.objects.filter(
+            code=code, application=request.client, redeemed_at__isnull=True
+        ).update(
+            redeemed_at=timezone.now(), token_family=getattr(request, "issued_token_family", None)
+        )
+        if not redeemed:
+            raise errors.InvalidGrantError(request=request)
+
+    # --- tokens ----------------------------------------------------------------------------------
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            authorization=request.oauth_authorization,
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous):
+        token_family = previous.token_family if previous else uuid.uuid4()
+        refresh_token = RefreshToken(
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=token_family,
+            authorization=request.oauth_authorization,
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        request.issued_token_family = token_family
+        return refresh_token
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        if not tokens.is_well_formed(refresh_token, tokens.REFRESH_PREFIX):
+            return False
+        presented = (
+            RefreshToken.objects.filter(token_checksum=tokens.token_checksum(refresh_token))
+            .select_related("authorization", "application")
+            .order_by(F("revoked").desc(nulls_first=True))
+            .first()
+        )
+        if presented is None:
+            return False
+        authorization = presented.authorization
+        # A spent token whose family still has a live member was copied: DOT revokes the family
+        # below. (Once the family is dead, or the grant revoked, it is merely an invalid token.)
+        reused = (
+            presented.revoked is not None
+            and presented.token_family is not None
+            and presented.application_id == client.pk
+            and RefreshToken.objects.filter(
+                token_family=presented.token_family, revoked__isnull=True
+            ).exists()
+        )
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            if reused:
+                services.refresh_reuse_detected(
+                    refresh_token=presented, actor=_actor_for(request, client)
+                )
+            return False
+        if presented.created + _refresh_lifetime() <= timezone.now():
+            return False
+        if authorization is None or not authorization.is_active:
+            return False
+        if current_role(authorization) is None:
+            return False
+        request.oauth_authorization = authorization
+        return True
+
+    # --- introspection (RFC 7662) ----------------------------------------------------------------
+    def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
+        if tokens.is_well_formed(token, tokens.ACCESS_PREFIX):
+            found = active_access_token(token)
+            if found is None or found.application_id != request.client.pk:
+                return None
+            allowed = set(found.scope.split()) & scopes_for_role(found.role)
+            return self._claims(found, found.authorization, allowed, "access_token", found.expires)
+        if tokens.is_well_formed(token, tokens.REFRESH_PREFIX):
+            refresh = (
+                RefreshToken.objects.select_related("authorization__account", "user")
+                .filter(token_checksum=tokens.token_checksum(token), revoked__isnull=True)
+                .filter(application=request.client)
+                .first()
+            )
+            if refresh is None or refresh.authorization is None:
+                return None
+            authorization = refresh.authorization
+            role = current_role(authorization)
+            expires = refresh.created + _refresh_lifetime()
+            if not authorization.is_active or role is None or expires <= timezone.now():
+                return None
+            allowed = set(authorization.scopes) & scopes_for_role(role)
+            return self._claims(refresh, authorization, allowed, "refresh_token", expires)
+        return None
+
+    @staticmethod
+    def _claims(token, authorization, scopes, token_type, expires) -> dict:
+        return {
+            "scope": " ".join(order_scopes(scopes)),
+            "client_id": token.application.client_id,
+            "username": token.user.email,
+            "sub": str(token.user_id),
+            "token_type": "Bearer" if token_type == "access_token" else "refresh_token",
+            "exp": calendar.timegm(expires.utctimetuple()),
+            "iat": calendar.timegm(token.created.utctimetuple()),
+            "account_id": authorization.account_id,
+            "account_name": authorization.account.name,
+        }

@@ -1,0 +1,136 @@
+"""Settings → OAuth Applications: register, inspect, edit, reset the secret of and delete clients.
+
+Team admins of the current account only (others get a 404). Applications belong to the account;
+another account's application is a 404 through ``_application_or_404``. The client secret is shown
+once, on the page rendered from the POST that created it (``Cache-Control: no-store``).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit.services import Actor
+from oauthapps import services
+from oauthapps.forms import ApplicationForm
+from oauthapps.models import Application
+from statuspool.accounts.decorators import team_admin_required
+from statuspool.accounts.sudo import SudoForm, sudo_confirm
+
+
+def _application_or_404(request, pk) -> Application:
+    return get_object_or_404(Application.objects.for_account(request.account), pk=pk)
+
+
+def _active_grants():
+    return Count("authorizations", filter=Q(authorizations__revoked_at__isnull=True))
+
+
+def _show_secret(request, application, secret, *, reset: bool):
+    response = render(
+        request,
+        "oauthapps/application_secret.html",
+        {"application": application, "client_secret": secret, "reset": reset},
+    )
+    add_never_cache_headers(response)  # no-store: the secret must not sit in any cache
+    return response
+
+
+@require_GET
+@login_required
+@team_admin_required
+def application_list(request):
+    applications = (
+        Application.objects.for_account(request.account)
+        .annotate(active_grants=_active_grants())
+        .select_related("created_by")
+    )
+    return render(request, "oauthapps/application_list.html", {"applications": applications})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@team_admin_required
+def application_register(request):
+    form = ApplicationForm(request.POST or None, account=request.account)
+    if request.method == "POST" and form.is_valid():
+        application, secret = services.application_register(
+            account=request.account,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            redirect_uris=form.cleaned_data["redirect_uris"],
+            actor=Actor.from_request(request),
+            created_by=request.user,
+        )
+        return _show_secret(request, application, secret, reset=False)
+    return render(request, "oauthapps/application_form.html", {"form": form, "application": None})
+
+
+@require_GET
+@login_required
+@team_admin_required
+def application_detail(request, pk):
+    application = get_object_or_404(
+        Application.objects.for_account(request.account)
+        .annotate(active_grants=_active_grants())
+        .select_related("created_by"),
+        pk=pk,
+    )
+    return render(request, "oauthapps/application_detail.html", {"application": application})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@team_admin_required
+def application_edit(request, pk):
+    application = _application_or_404(request, pk)
+    form = ApplicationForm(request.POST or None, account=request.account, instance=application)
+    if request.method == "POST" and form.is_valid():
+        services.application_update(
+            application=application,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            redirect_uris=form.cleaned_data["redirect_uris"],
+            actor=Actor.from_request(request),
+        )
+        messages.success(request, f"“{application.name}” was updated.")
+        return redirect("oauthapps:application_detail", pk=application.pk)
+    context = {"form": form, "application": application}
+    return render(request, "oauthapps/application_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@team_admin_required
+def application_reset_secret(request, pk):
+    application = _application_or_404(request, pk)
+    sudo_form = SudoForm(request.POST or None)
+    if request.method == "POST" and sudo_confirm(request, sudo_form, purpose="oauth.secret_reset"):
+        secret = services.application_reset_secret(
+            application=application, actor=Actor.from_request(request)
+        )
+        return _show_secret(request, application, secret, reset=True)
+    context = {"application": application, "sudo_form": sudo_form}
+    return render(request, "oauthapps/application_reset_secret.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@team_admin_required
+def application_delete(request, pk):
+    application = get_object_or_404(
+        Application.objects.for_account(request.account).annotate(active_grants=_active_grants()),
+        pk=pk,
+    )
+    sudo_form = SudoForm(request.POST or None)
+    if request.method == "POST" and sudo_confirm(
+        request, sudo_form, purpose="oauth.application_deleted"
+    ):
+        name = application.name
+        services.application_delete(application=application, actor=Actor.from_request(request))
+        messages.success(request, f"“{name}” was deleted and every token it held was revoked.")
+        return redirect("oauthapps:application_list")
+    context = {"application": application, "sudo_form": sudo_form}
+    return render(request, "oauthapps/application_delete.html", context)

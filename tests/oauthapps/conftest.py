@@ -1,0 +1,27 @@
+"""Fixtures for the OAuth tests: a registered "PagerDuty Sync" client of account A."""
+
+import pytest
+
+from tests.conftest import login
+from tests.oauthapps.helpers import register_app
+
+
+@pytest.fixture
+def oauth_app(account_a, alice):
+    """(application, plaintext client secret) registered by account A."""
+    return register_app(account_a, user=alice)
+
+
+@pytest.fixture
+def app(oauth_app):
+    return oauth_app[0]
+
+
+@pytest.fixture
+def secret(oauth_app):
+    return oauth_app[1]
+
+
+@pytest.fixture
+def bob_client(client, bob):
+    return login(client, bob)
