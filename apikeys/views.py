@@ -87,10 +87,16 @@ def key_list(request):
     )
 
 
+def _prefill(request) -> dict:
+    """`?scopes=a,b` pre-ticks scopes, e.g. for a replacement of a revoked key."""
+    wanted = request.GET.get("scopes", "").split(",")
+    return {"scopes": [scope for scope in wanted if scope in SCOPES]}
+
+
 @login_required
 @team_admin_required
 def key_create(request):
-    form = ApiKeyCreateForm(_data(request), account=request.account)
+    form = ApiKeyCreateForm(_data(request), account=request.account, initial=_prefill(request))
     sudo_form = _sudo_form(request)
     # The sudo check runs last: a typo in the name must not burn the one-time code.
     if (

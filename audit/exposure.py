@@ -3,6 +3,7 @@ of the documentation (revoke, replace with the same scopes, review the window)."
 
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import Count, Max, Min, Q
@@ -154,8 +155,8 @@ def incident_steps(key) -> list[Step]:
         replace = Step(
             "Deploy a replacement with the same scopes",
             f"Create a key with the scopes {scopes}, then deploy it to your systems.",
-            url=_url("apikeys:create"),
-            link_text="Create API Key",
+            url=(_url("apikeys:create") or "") + "?" + urlencode({"scopes": ",".join(key.scopes)}),
+            link_text="Create a replacement key",
         )
     review = Step(
         "Review the exposure window",

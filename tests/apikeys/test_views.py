@@ -375,3 +375,14 @@ def test_rotating_a_rotated_out_key_is_refused_before_sudo(client, alice, alice_
     from statuspool.accounts.models import TOTPDevice
 
     assert TOTPDevice.objects.get(user=alice).last_used_step == 0
+
+
+@pytest.mark.django_db
+def test_create_form_prefills_known_scopes_from_the_query_string(client, alice):
+    login(client, alice)
+    response = client.get(CREATE + "?scopes=monitors:write,teams:admin,bogus:scope")
+    form = response.context["form"]
+    assert form.initial["scopes"] == ["monitors:write", "teams:admin"]
+    html = response.content.decode()
+    assert re.search(r'value="monitors:write"[^>]*checked', html)
+    assert not re.search(r'value="alerts:read"[^>]*checked', html)

@@ -114,7 +114,8 @@ def test_revoked_key_offers_a_replacement_with_the_same_scopes(client, alice, re
     login(client, alice)
     html = client.get(URL, {"key": revoked_key.public_id}).content.decode()
     assert "/revoke/" not in html
-    assert 'href="/settings/api-access/new/"' in html
+    # The link pre-ticks the revoked key's scopes on the create form.
+    assert 'href="/settings/api-access/new/?scopes=monitors%3Aread%2Calerts%3Aread"' in html
     assert "monitors:read, alerts:read" in html
 
 

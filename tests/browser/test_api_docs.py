@@ -1,13 +1,7 @@
 """Swagger UI at /v2/docs renders in Chromium under the site's CSP, from local assets only."""
 
-import pytest
 
-from tests.browser.conftest import browser, page, screenshot  # noqa: F401  (fixtures)
-
-pytestmark = pytest.mark.browser
-
-
-def test_docs_render_without_csp_violations_or_external_requests(page, screenshot, live_server):  # noqa: F811
+def test_docs_render_without_csp_violations_or_external_requests(page, screenshot, live_server):
     console, requests = [], []
     page.on("console", lambda message: console.append((message.type, message.text)))
     page.on("request", lambda request: requests.append(request.url))
