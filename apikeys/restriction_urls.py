@@ -1,1 +1,12 @@
-urlpatterns = []
+"""A key's IP restrictions and Usage Alerts (mounted at /settings/api-access/ beside apikeys.urls)."""
+
+from django.urls import path
+
+from apikeys import restrictions
+
+app_name = "apikeys_restrictions"
+
+urlpatterns = [
+    path("<str:public_id>/allowlist/", restrictions.allowlist_edit, name="allowlist"),
+    path("<str:public_id>/usage-alerts/", restrictions.usage_alerts_set, name="usage_alerts"),
+]

@@ -1,0 +1,315 @@
+"""Last-used tracking and Usage Alerts, kept off the request's database path.
+
+On a /v2 request made with a credential (``api_request_finished``) one round trip to the shared
+cache records, for that credential: the time, address and country of the request (last value
+wins), of its first request since the last flush (first value wins), the set of countries seen,
+and that it has something to flush. Nothing touches the database. A process writes one
+(credential, address) pair at most every few seconds; a new address is written at once.
+
+Every 30 s the beat task ``flush_usage`` takes the pending set atomically (so each record is
+flushed once, whatever the number of workers) and, in one transaction per batch, writes the
+last-used columns of the keys and OAuth grants, adds new countries to ``ApiKey.seen_countries`` and
+queues the Usage Alerts of keys that have them on. Detection itself relies on atomic cache
+operations, and each email carries an outbox ``dedup_key``, so an alert is sent exactly once:
+
+* first request ever: the key had no ``last_used_at`` when its first record is flushed;
+* rate limit: the request whose counter first exceeds 80 % of a window (the INCR that returns that
+  number happens once per window, in one process), and at most one such alert per key and hour
+  (``SET NX EX 3600``);
+* new geolocation: a country not in ``seen_countries``; private, loopback, reserved and unknown
+  addresses have no country and never alert.
+
+Redis is used through its own client (sets, hashes, MULTI). Other cache backends (the embedded
+default's file cache) get a plain get/set emulation, good enough for one machine in development.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from django.dispatch import receiver
+
+from statuspool.api.credentials import Credential, CredentialKind
+from statuspool.api.signals import api_request_finished
+from statuspool.api.throttling import guard, state_of
+from statuspool.geoip import country_of
+
+logger = logging.getLogger(__name__)
+
+RATE_ALERT_FRACTION = 0.8
+RATE_ALERT_EVERY_SECONDS = 3600
+BUFFER_TTL_SECONDS = 24 * 3600
+RECORD_EVERY_SECONDS = 5  # a record nobody flushed for a day is dropped, not kept forever
+
+
+@dataclass
+class UsageRecord:
+    member: str  # "key:<id>" or "oauth:<authorization id>"
+    at: float = 0.0
+    ip: str = ""
+    country: str = ""
+    first_at: float = 0.0
+    first_ip: str = ""
+    first_country: str = ""
+    countries: set[str] = field(default_factory=set)
+    rate_window: int = 0  # end of the window whose 80 % crossing is to be alerted
+    rate_limit: int = 0
+    rate_resource: str = ""
+
+    @classmethod
+    def from_hash(cls, member: str, values: dict, countries) -> "UsageRecord":
+        # Redis answers bytes keys and values; the cache emulation str.
+        values = {(k.decode() if isinstance(k, bytes) else k): v for k, v in values.items()}
+
+        def text(name):
+            value = values.get(name, "")
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        def number(name, kind):
+            try:
+                return kind(text(name) or 0)
+            except ValueError:
+                return kind(0)
+
+        return cls(
+            member=member,
+            at=number("at", float),
+            ip=text("ip"),
+            country=text("country"),
+            first_at=number("first_at", float),
+            first_ip=text("first_ip"),
+            first_country=text("first_country"),
+            countries={c.decode() if isinstance(c, bytes) else c for c in countries or ()},
+            rate_window=number("rate_window", int),
+            rate_limit=number("rate_limit", int),
+            rate_resource=text("rate_resource"),
+        )
+
+    def as_values(self) -> dict[str, str]:
+        values = {
+            "at": f"{self.at:.3f}",
+            "ip": self.ip,
+            "country": self.country,
+            "first_at": f"{self.first_at:.3f}",
+            "first_ip": self.first_ip,
+            "first_country": self.first_country,
+        }
+        if self.rate_window:
+            values.update(
+                rate_window=str(self.rate_window),
+                rate_limit=str(self.rate_limit),
+                rate_resource=self.rate_resource,
+            )
+        return values
+
+
+def rate_alert_threshold(limit: int) -> int:
+    """The count whose request is the first one above 80 % of ``limit``."""
+    return int(limit * RATE_ALERT_FRACTION) + 1
+
+
+class _RedisBuffer:
+    def __init__(self, backend: RedisCache):
+        self._backend = backend
+
+    def _client(self):
+        return self._backend._cache.get_client(write=True)
+
+    def _key(self, name: str) -> str:
+        return self._backend.make_and_validate_key(f"usage:{name}")
+
+    def record(self, member: str, values: dict, country: str) -> None:
+        last = self._key(f"last:{member}")
+        pipe = self._client().pipeline(transaction=True)
+        pipe.hset(last, mapping=values)
+        pipe.hsetnx(last, "first_at", values["at"])
+        pipe.hsetnx(last, "first_ip", values["ip"])
+        pipe.hsetnx(last, "first_country", country)
+        pipe.expire(last, BUFFER_TTL_SECONDS)
+        if country:
+            pipe.sadd(self._key(f"countries:{member}"), country)
+            pipe.expire(self._key(f"countries:{member}"), BUFFER_TTL_SECONDS)
+        pipe.sadd(self._key("pending"), member)
+        pipe.execute()
+
+    def restore(self, records: list[UsageRecord]) -> None:
+        """Put back records a failed flush took, without overwriting newer values."""
+        pipe = self._client().pipeline(transaction=True)
+        for record in records:
+            last = self._key(f"last:{record.member}")
+            for name, value in record.as_values().items():
+                if name.startswith("first_"):
+                    pipe.hset(last, name, value)  # the restored one is the older request
+                else:
+                    pipe.hsetnx(last, name, value)
+            pipe.expire(last, BUFFER_TTL_SECONDS)
+            if record.countries:
+                pipe.sadd(self._key(f"countries:{record.member}"), *record.countries)
+            pipe.sadd(self._key("pending"), record.member)
+        pipe.execute()
+
+    def claim_rate_alert(self, member: str) -> bool:
+        key = self._key(f"rate-alerted:{member}")
+        return bool(self._client().set(key, "1", nx=True, ex=RATE_ALERT_EVERY_SECONDS))
+
+    def drain(self) -> list[UsageRecord]:
+        client = self._client()
+        taken = self._key(f"draining:{uuid.uuid4().hex}")
+        try:
+            client.rename(self._key("pending"), taken)  # atomic: later requests start a new set
+        except Exception as exc:
+            if "no such key" in str(exc).lower():
+                return []
+            raise
+        members = sorted(m.decode() for m in client.smembers(taken))
+        pipe = client.pipeline(transaction=True)
+        for member in members:
+            pipe.hgetall(self._key(f"last:{member}"))
+            pipe.smembers(self._key(f"countries:{member}"))
+            pipe.delete(self._key(f"last:{member}"), self._key(f"countries:{member}"))
+        pipe.delete(taken)
+        results = pipe.execute()
+        return [
+            UsageRecord.from_hash(member, results[3 * i], results[3 * i + 1])
+            for i, member in enumerate(members)
+            if results[3 * i]
+        ]
+
+
+class _CacheBuffer:
+    """Any Django cache: get/set, not atomic across processes (development only)."""
+
+    def record(self, member: str, values: dict, country: str) -> None:
+        key = f"usage:last:{member}"
+        entry = cache.get(key) or {}
+        for name in ("at", "ip", "country"):
+            entry.setdefault(f"first_{name}", values[name])
+        entry.update(values)
+        entry.setdefault("countries", [])
+        if country and country not in entry["countries"]:
+            entry["countries"].append(country)
+        cache.set(key, entry, BUFFER_TTL_SECONDS)
+        pending = cache.get("usage:pending") or []
+        if member not in pending:
+            cache.set("usage:pending", [*pending, member], BUFFER_TTL_SECONDS)
+
+    def restore(self, records: list[UsageRecord]) -> None:
+        for record in records:
+            entry = cache.get(f"usage:last:{record.member}") or {}
+            values = record.as_values()
+            entry.update({k: v for k, v in values.items() if k.startswith("first_")})
+            for name, value in values.items():
+                entry.setdefault(name, value)
+            entry["countries"] = sorted(set(entry.get("countries", [])) | record.countries)
+            cache.set(f"usage:last:{record.member}", entry, BUFFER_TTL_SECONDS)
+        pending = cache.get("usage:pending") or []
+        extra = [r.member for r in records if r.member not in pending]
+        cache.set("usage:pending", [*pending, *extra], BUFFER_TTL_SECONDS)
+
+    def claim_rate_alert(self, member: str) -> bool:
+        return cache.add(f"usage:rate-alerted:{member}", 1, RATE_ALERT_EVERY_SECONDS)
+
+    def drain(self) -> list[UsageRecord]:
+        members = cache.get("usage:pending") or []
+        cache.delete("usage:pending")
+        records = []
+        for member in sorted(members):
+            entry = cache.get(f"usage:last:{member}")
+            cache.delete(f"usage:last:{member}")
+            if entry:
+                records.append(UsageRecord.from_hash(member, entry, entry.get("countries")))
+        return records
+
+
+def usage_buffer():
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    return _RedisBuffer(backend) if isinstance(backend, RedisCache) else _CacheBuffer()
+
+
+def member_of(credential: Credential) -> str | None:
+    if credential.kind == CredentialKind.API_KEY:
+        return f"key:{credential.id}"
+    identity = credential.rate_limit_identity or ""
+    return identity if identity.startswith("oauth:") else None
+
+
+class _RecentlyRecorded:
+    """(credential, address) pairs this process buffered in the last few seconds.
+
+    A busy integration makes many requests a second from one address; writing each one to the
+    cache would only move "last used" by milliseconds (the flush runs every 30 s anyway). So a pair
+    is written at most once per ``API_USAGE_RECORD_EVERY_SECONDS``; a new address (hence a
+    possibly new country) and an 80 % crossing are always written at once.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._at: dict[tuple[str, str], float] = {}
+
+    def due(self, member: str, ip: str) -> bool:
+        every = getattr(settings, "API_USAGE_RECORD_EVERY_SECONDS", RECORD_EVERY_SECONDS)
+        now = time.monotonic()
+        with self._lock:
+            if now - self._at.get((member, ip), -every) < every:
+                return False
+            if len(self._at) > 10_000:
+                self._at = {k: v for k, v in self._at.items() if now - v < every}
+            self._at[(member, ip)] = now
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._at.clear()
+
+
+recently_recorded = _RecentlyRecorded()
+
+
+def _rate_crossing(credential: Credential, request) -> dict | None:
+    """The alert fields when this request is the one that first exceeded 80 % of its window."""
+    state = state_of(request)
+    if (
+        credential.kind == CredentialKind.API_KEY
+        and credential.usage_alerts_enabled
+        and state is not None
+        and state.shared
+        and state.count == rate_alert_threshold(state.limit)
+    ):
+        return {
+            "rate_window": str(state.reset),
+            "rate_limit": str(state.limit),
+            "rate_resource": state.resource,
+        }
+    return None
+
+
+def usage_record_request(*, credential: Credential, request, ip: str | None) -> None:
+    """Buffer one request's usage; never raises, never touches the database."""
+    member = member_of(credential)
+    if member is None or not guard.available():
+        return
+    crossing = _rate_crossing(credential, request)
+    if crossing is None and not recently_recorded.due(member, ip or ""):
+        return
+    country = country_of(ip)
+    # Milliseconds, truncated: a last-used time must never lie in the future.
+    values = {"at": f"{int(time.time() * 1000) / 1000:.3f}", "ip": ip or "", "country": country}
+    try:
+        buffer = usage_buffer()
+        if crossing is not None and buffer.claim_rate_alert(member):
+            values.update(crossing)
+        buffer.record(member, values, country)
+    except Exception as exc:  # the request is served whatever happens to its bookkeeping
+        guard.failed(exc, "usage tracking")
+
+
+@receiver(api_request_finished, dispatch_uid="apikeys.usage")
+def _on_api_request_finished(sender, credential, request, ip=None, **kwargs):
+    usage_record_request(credential=credential, request=request, ip=ip)

@@ -1,0 +1,172 @@
+"""Flush the usage buffer (``apikeys.usage``) to the database and queue the Usage Alerts.
+
+Run by the beat task ``apikeys.usage_tasks.flush_usage`` every 30 seconds. Rows are locked while
+they are updated, so two overlapping flushes (or a flush and a dashboard change) cannot lose each
+other's writes, and each alert email has an outbox ``dedup_key``: retried or concurrent flushes
+cannot send one twice.
+"""
+
+import logging
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+
+from apikeys.models import ApiKey
+from apikeys.usage import UsageRecord, usage_buffer
+from statuspool.notifications.services import email_enqueue
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+KEY_FIELDS = ["last_used_at", "last_used_ip", "last_used_country", "seen_countries"]
+
+
+def _when(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def _key_url(key: ApiKey) -> str:
+    try:
+        path = reverse("apikeys:detail", args=[key.public_id])
+    except NoReverseMatch:
+        path = "/settings/api-access/"
+    return f"{settings.SITE_URL}{path}"
+
+
+def alert_recipients(key: ApiKey) -> list[str]:
+    """The account owner and the key's creator, each once."""
+    addresses = []
+    for person in (key.account.owner, key.created_by):
+        if person is not None and person.is_active and person.email not in addresses:
+            addresses.append(person.email)
+    return addresses
+
+
+def _alert(key: ApiKey, *, template: str, subject: str, dedup_key: str, **context) -> bool:
+    recipients = alert_recipients(key)
+    if not recipients:
+        return False
+    email_enqueue(
+        to=recipients,
+        subject=f"[StatusPool] API key “{key.name}” {subject}",
+        template=template,
+        context={
+            "key_name": key.name,
+            "key_display_id": key.display_id,
+            "account_name": key.account.name,
+            "key_url": _key_url(key),
+            **context,
+        },
+        dedup_key=dedup_key,
+    )
+    return True
+
+
+def _apply_to_key(key: ApiKey, record: UsageRecord) -> int:
+    """Update one locked key from its record; returns the number of alerts queued."""
+    was_used = key.last_used_at is not None
+    at = _when(record.at)
+    if key.last_used_at is None or at >= key.last_used_at:  # the later record wins a tie
+        key.last_used_at = at
+        key.last_used_ip = record.ip or None
+        key.last_used_country = record.country
+    seen = list(key.seen_countries or [])
+    new_countries = sorted(c for c in record.countries if c and c not in seen)
+    key.seen_countries = seen + new_countries
+    if not key.usage_alerts_enabled:
+        return 0
+    alerts = 0
+    if not was_used:
+        alerts += _alert(
+            key,
+            template="usage_first_request",
+            subject="made its first request",
+            dedup_key=f"usage-first:{key.pk}",
+            at=_when(record.first_at or record.at).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            ip=record.first_ip,
+            country=record.first_country,
+        )
+    for country in new_countries:
+        if not was_used and country == record.first_country:
+            continue  # the first-request email already names it
+        alerts += _alert(
+            key,
+            template="usage_new_country",
+            subject=f"was used from a new country ({country})",
+            dedup_key=f"usage-country:{key.pk}:{country}",
+            country=country,
+            known_countries=", ".join(seen) or "none yet",
+            at=at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            ip=record.ip if record.country == country else "",
+        )
+    if record.rate_window:
+        alerts += _alert(
+            key,
+            template="usage_rate_limit",
+            subject=f"passed 80% of its {record.rate_resource} rate limit",
+            dedup_key=f"usage-rate:{key.pk}:{record.rate_window}",
+            limit=record.rate_limit,
+            resource=record.rate_resource,
+            plan=key.account.get_plan_display(),
+            window_ends=_when(record.rate_window).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        )
+    return alerts
+
+
+def _flush_keys(records: dict[int, UsageRecord]) -> int:
+    alerts = 0
+    ids = sorted(records)
+    for start in range(0, len(ids), BATCH_SIZE):
+        with transaction.atomic():
+            keys = list(
+                ApiKey.objects.select_for_update(of=("self",))
+                .select_related("account", "created_by")
+                .filter(pk__in=ids[start : start + BATCH_SIZE])
+                .order_by("pk")
+            )
+            for key in keys:
+                alerts += _apply_to_key(key, records[key.pk])
+            ApiKey.objects.bulk_update(keys, KEY_FIELDS)
+    return alerts
+
+
+def _flush_grants(records: dict[int, UsageRecord]) -> None:
+    from oauthapps.models import Authorization
+
+    ids = sorted(records)
+    for start in range(0, len(ids), BATCH_SIZE):
+        with transaction.atomic():
+            grants = list(
+                Authorization.objects.select_for_update()
+                .filter(pk__in=ids[start : start + BATCH_SIZE])
+                .order_by("pk")
+                .only("pk", "last_used_at")
+            )
+            for grant in grants:
+                at = _when(records[grant.pk].at)
+                if grant.last_used_at is None or at > grant.last_used_at:
+                    grant.last_used_at = at
+            Authorization.objects.bulk_update(grants, ["last_used_at"])
+
+
+def usage_flush(*, buffer=None) -> dict[str, int]:
+    """Write everything buffered since the last flush; returns what it did (for the task log)."""
+    buffer = buffer or usage_buffer()
+    records = buffer.drain()
+    by_kind: dict[str, dict[int, UsageRecord]] = {"key": {}, "oauth": {}}
+    for record in records:
+        kind, _, ident = record.member.partition(":")
+        if kind in by_kind and ident.isdigit():
+            by_kind[kind][int(ident)] = record
+    try:
+        alerts = _flush_keys(by_kind["key"])
+        _flush_grants(by_kind["oauth"])
+    except Exception:
+        # Batches that committed are simply flushed again (writes keep the newest time, alerts
+        # are deduplicated); the ones that did not must not be lost.
+        logger.exception("usage flush failed; %d records put back for the next run", len(records))
+        buffer.restore(records)
+        raise
+    return {"keys": len(by_kind["key"]), "grants": len(by_kind["oauth"]), "alerts": alerts}

@@ -1,0 +1,116 @@
+"""Redis unreachable or hanging: valid credentials are still served, revocation still holds."""
+
+import logging
+import socket
+import time
+
+import pytest
+from django.test import override_settings
+
+from apikeys.models import ApiKey, Status
+from statuspool.api import throttling
+from tests.ratelimit.conftest import issue_key, rate_headers
+
+# Counting tests must not straddle a window edge.
+pytestmark = pytest.mark.usefixtures("steady_window")
+
+
+def redis_cache_at(location):
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": "sp",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
+
+
+DEAD_REDIS = redis_cache_at("redis://127.0.0.1:1/0")
+
+
+@pytest.fixture
+def hanging_redis():
+    """A port that accepts connections and never answers: every command times out."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    yield redis_cache_at(f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+    listener.close()
+
+
+def _errors(caplog):
+    return [
+        r
+        for r in caplog.records
+        if r.name == "statuspool.api.throttling" and r.levelno >= logging.ERROR
+    ]
+
+
+def test_dead_redis_still_serves_with_headers(team_account, call, caplog):
+    _, bearer = issue_key(team_account)
+    with override_settings(CACHES=DEAD_REDIS):
+        responses = [call("GET", bearer) for _ in range(4)]
+    assert [r.status_code for r in responses] == [200] * 4
+    remaining = [rate_headers(r)["X-RateLimit-Remaining"] for r in responses]
+    assert remaining == ["599", "598", "597", "596"]  # counted by this process meanwhile
+    assert all(rate_headers(r)["X-RateLimit-Reset"].isdigit() for r in responses)
+    assert not throttling.guard.available()
+
+
+def test_outage_is_logged_once_per_interval_not_per_request(team_account, call, caplog, settings):
+    settings.API_CACHE_RETRY_SECONDS = 0  # ask Redis again on every request: it fails each time
+    _, bearer = issue_key(team_account)
+    with override_settings(CACHES=DEAD_REDIS), caplog.at_level(logging.ERROR):
+        statuses = [call("GET", bearer).status_code for _ in range(6)]
+    assert statuses == [200] * 6
+    errors = _errors(caplog)
+    assert len(errors) == 1
+    assert "Shared cache unavailable" in errors[0].getMessage()
+
+
+def test_fallback_limiter_still_limits(team_account, call, settings):
+    settings.API_RATE_LIMITS = {
+        "team": {"read": 2, "write": 1},
+        "enterprise": {"read": 4, "write": 2},
+    }
+    _, bearer = issue_key(team_account)
+    with override_settings(CACHES=DEAD_REDIS):
+        statuses = [call("GET", bearer).status_code for _ in range(3)]
+        refused = call("GET", bearer)
+    assert statuses == [200, 200, 429]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["error"]["code"] == "rate_limited"
+
+
+def test_revoked_key_is_refused_while_redis_is_down(team_account, call):
+    key, bearer = issue_key(team_account)
+    assert call("GET", bearer).status_code == 200  # cached as valid while Redis was fine
+    ApiKey.objects.filter(pk=key.pk).update(status=Status.REVOKED)
+    with override_settings(CACHES=DEAD_REDIS):
+        refused = call("GET", bearer)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_token"
+
+
+def test_failed_authentications_are_still_limited(db, call, settings):
+    settings.API_AUTH_FAILURES_PER_MINUTE = 2
+    from apikeys import tokens
+
+    with override_settings(CACHES=DEAD_REDIS):
+        statuses = [
+            call("GET", f"Bearer {tokens.generate()}", ip="198.51.100.5").status_code
+            for _ in range(3)
+        ]
+    assert statuses == [401, 401, 429]
+
+
+def test_hanging_redis_times_out_and_serves(team_account, call, hanging_redis):
+    _, bearer = issue_key(team_account)
+    started = time.monotonic()
+    with override_settings(CACHES=hanging_redis):
+        responses = [call("GET", bearer) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200] * 3
+    assert all(rate_headers(r)["X-RateLimit-Limit"] == "600" for r in responses)
+    # Timeouts of 0.25 s, and the breaker spares the rate limiter from waiting again.
+    assert time.monotonic() - started < 10
