@@ -40,9 +40,7 @@ class ApiKeyQuerySet(models.QuerySet):
         now = now or timezone.now()
         winding_down = ApiKey.objects.filter(status=Status.ACTIVE, expires_at__gt=now)
         return (
-            self.not_revoked()
-            .exclude(expires_at__lte=now)
-            .exclude(rotated_from__in=winding_down)
+            self.not_revoked().exclude(expires_at__lte=now).exclude(rotated_from__in=winding_down)
         )
 
     def usable(self, now=None):
