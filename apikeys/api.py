@@ -10,17 +10,13 @@ from apikeys.services import apikey_revoke
 from statuspool.api.actors import api_actor
 from statuspool.api.errors import ApiError
 from statuspool.api.generics import AccountScopedView, ListMixin, RetrieveMixin
-from statuspool.api.pagination import CursorPagination
-
-
-class ByCreation(CursorPagination):
-    ordering = "created_at"
+from statuspool.api.pagination import OldestFirst
 
 
 class _ApiKeyView(AccountScopedView):
     queryset = ApiKey.objects.select_related("created_by", "rotated_from")
     output_serializer_class = ApiKeySerializer
-    pagination_class = ByCreation
+    pagination_class = OldestFirst
     lookup_field = "public_id"
     required_scopes = {"GET": "teams:admin"}
 

@@ -21,6 +21,11 @@ database every time (never a stale answer), and entries live at most
 ``settings.API_AUTH_CACHE_SECONDS`` (30 s by default, the documentation's promise) as a backstop
 for an invalidation that could not reach the cache.
 
+Lookups and stores go through the shared-cache circuit breaker (``sharedcache.guard``): after one
+error a process skips the cache for a few seconds instead of letting every request wait for its
+own timeout, and the outage is logged once per interval. Invalidation does not: it always tries,
+because skipping it could leave a revoked key cached.
+
 An entry holds what the pipeline needs and the digest to check the presented key against (never
 the plaintext), so a cache hit still proves the caller holds the key.
 """
@@ -29,7 +34,10 @@ import logging
 import secrets
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+
+from statuspool.api import sharedcache
+from statuspool.api.sharedcache import guard
 
 logger = logging.getLogger(__name__)
 
@@ -53,21 +61,25 @@ def _new_generation() -> str:
 
 
 def lookup(public_id: str) -> tuple[dict | None, str | None]:
-    """Return (entry if still valid, current generation) in one cache round trip.
+    """Return (entry if still valid, current generation), in one cache round trip when warm.
 
     Call it before reading the database: the generation it returns is what ``store`` must be
-    given, so an entry built from that read is dropped if an invalidation follows.
+    given, so an entry built from that read is dropped if an invalidation follows. (None, None)
+    when the cache is unavailable: read the database and cache nothing.
     """
+    if not guard.available():
+        return None, None
     entry_key, gen_key = cache_key(public_id), generation_key(public_id)
     try:
-        found = cache.get_many([entry_key, gen_key])
+        found = sharedcache.get_many(caches["default"], [entry_key, gen_key])
         generation = found.get(gen_key)
         if generation is None:
-            # add() keeps a concurrent writer's generation; read back whichever won.
-            cache.add(gen_key, _new_generation(), timeout=_GENERATION_SECONDS)
-            generation = cache.get(gen_key)
-    except Exception:
-        logger.exception("API key cache unreachable; authenticating from the database")
+            # add() keeps a concurrent writer's generation: ours if it won, else read theirs.
+            generation = _new_generation()
+            if not cache.add(gen_key, generation, timeout=_GENERATION_SECONDS):
+                generation = cache.get(gen_key)
+    except Exception as exc:  # redis-py, socket and backend errors alike
+        guard.failed(exc, "API key cache")
         return None, None
     entry = found.get(entry_key)
     if entry is not None and generation is not None and entry.get("generation") == generation:
@@ -78,12 +90,12 @@ def lookup(public_id: str) -> tuple[dict | None, str | None]:
 def store(public_id: str, entry: dict, generation: str | None) -> None:
     """Cache a positive result read from the database after ``lookup`` returned ``generation``."""
     timeout = settings.API_AUTH_CACHE_SECONDS
-    if generation is None or timeout <= 0:
+    if generation is None or timeout <= 0 or not guard.available():
         return
     try:
         cache.set(cache_key(public_id), {**entry, "generation": generation}, timeout=timeout)
-    except Exception:
-        logger.exception("API key cache unreachable; result not cached")
+    except Exception as exc:
+        guard.failed(exc, "API key cache")
 
 
 def invalidate_key(public_id: str) -> None:

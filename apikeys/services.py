@@ -1,7 +1,7 @@
 """API key workflows. Each one is a single transaction together with its audit event.
 
 Every change that can make a key unusable or change what it may do invalidates the shared
-authentication cache once the transaction has committed (``_invalidate_after_commit``), so the
+authentication cache once the transaction has committed (``invalidate_after_commit``), so the
 next request in any process sees the new state.
 """
 
@@ -68,27 +68,23 @@ def apikey_limit_reached(*, account) -> bool:
     return keys.count() >= settings.APIKEY_MAX_PER_ACCOUNT
 
 
-def _label(key: ApiKey) -> str:
-    return f"{key.name} ({key.display_id})"
-
-
 def _audit(action: str, actor: Actor, key: ApiKey, details: dict) -> None:
     record(
         action=action,
         actor=actor,
         account=key.account_id,
-        target=key,
-        target_label=_label(key),
+        target=key,  # labelled "name (sp_live_4f8a2c91…)" by str(key)
         details={"public_id": key.public_id, **details},
     )
 
 
-def _invalidate_after_commit(key: ApiKey) -> None:
+def invalidate_after_commit(key: ApiKey) -> None:
+    """Drop the key's cached authentication in every process once the change has committed."""
     public_id = key.public_id
     transaction.on_commit(lambda: authcache.invalidate_key(public_id))
 
 
-def _locked(key: ApiKey) -> ApiKey:
+def lock_key(key: ApiKey) -> ApiKey:
     """Re-read the key under a row lock so two admins cannot change it at the same moment."""
     return ApiKey.objects.select_for_update().get(pk=key.pk)
 
@@ -140,7 +136,7 @@ def apikey_rotate(
     if expire_old_in not in EXPIRY_CHOICES:
         raise ValidationError({"expire_old_in": "Choose when the old key stops working."})
     with transaction.atomic():
-        old = _locked(key)
+        old = lock_key(key)
         if not old.is_active:
             raise ValidationError("Only an active key can be rotated.")
         if old.expires_at is not None or ApiKey.objects.filter(rotated_from=old).exists():
@@ -180,7 +176,7 @@ def apikey_rotate(
                 "old_revoked_at": old.revoked_at.isoformat() if old.revoked_at else None,
             },
         )
-        _invalidate_after_commit(old)
+        invalidate_after_commit(old)
         _refresh(key, old)
     return new, raw
 
@@ -189,33 +185,33 @@ def apikey_revoke(*, key: ApiKey, actor: Actor, reason: str = "", revoked_by=Non
     """Immediate and final."""
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
-        locked = _locked(key)
+        locked = lock_key(key)
         if locked.status == Status.REVOKED:
             raise ValidationError("This key is already revoked.")
         locked.status, locked.revoked_at = Status.REVOKED, timezone.now()
         locked.revoked_by, locked.revoked_reason = revoked_by, reason
         locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
         _audit("apikey.revoked", actor, locked, {"reason": reason})
-        _invalidate_after_commit(locked)
+        invalidate_after_commit(locked)
     return _refresh(key, locked)
 
 
 def apikey_suspend(*, key: ApiKey, actor: Actor, reason: str) -> ApiKey:
     with transaction.atomic():
-        locked = _locked(key)
+        locked = lock_key(key)
         if locked.status != Status.ACTIVE:
             raise ValidationError("Only an active key can be suspended.")
         locked.status, locked.suspended_at = Status.SUSPENDED, timezone.now()
         locked.save(update_fields=["status", "suspended_at"])
         _audit("apikey.suspended", actor, locked, {"reason": reason})
-        _invalidate_after_commit(locked)
+        invalidate_after_commit(locked)
     return _refresh(key, locked)
 
 
 def apikey_reactivate(*, key: ApiKey, actor: Actor) -> ApiKey:
     """Lift a suspension. The stale clock restarts, or the next daily run would suspend it again."""
     with transaction.atomic():
-        locked = _locked(key)
+        locked = lock_key(key)
         if locked.status != Status.SUSPENDED:
             raise ValidationError("Only a suspended key can be reactivated.")
         locked.status, locked.suspended_at = Status.ACTIVE, None
@@ -231,14 +227,14 @@ def apikey_reactivate(*, key: ApiKey, actor: Actor) -> ApiKey:
             ]
         )
         _audit("apikey.reactivated", actor, locked, {})
-        _invalidate_after_commit(locked)
+        invalidate_after_commit(locked)
     return _refresh(key, locked)
 
 
 def apikey_keep_active(*, key: ApiKey, actor: Actor) -> ApiKey:
     """Reset the stale clock without pretending the key was used."""
     with transaction.atomic():
-        locked = _locked(key)
+        locked = lock_key(key)
         if not locked.is_active:
             raise ValidationError("Only an active key can be kept active.")
         locked.kept_active_at = timezone.now()
@@ -250,20 +246,28 @@ def apikey_keep_active(*, key: ApiKey, actor: Actor) -> ApiKey:
     return _refresh(key, locked)
 
 
-def apikey_update_scopes(*, key: ApiKey, scopes: list[str], actor: Actor) -> ApiKey:
+def apikey_update_scopes(
+    *, key: ApiKey, scopes: list[str], actor: Actor, may_add: bool = True
+) -> ApiKey:
+    """``may_add=False``: the caller confirmed only a narrowing (no sudo), so a scope that another
+    admin removed meanwhile is not silently granted back."""
     scopes = _ordered_scopes(scopes)
     _validate_scopes(scopes)
     with transaction.atomic():
-        locked = _locked(key)
+        locked = lock_key(key)
         if locked.status == Status.REVOKED:
             raise ValidationError("A revoked key cannot be changed.")
         before = list(locked.scopes)
+        if not may_add and set(scopes) - set(before):
+            raise ValidationError(
+                "This key's scopes changed meanwhile. Review them and save again."
+            )
         if before == scopes:
             return _refresh(key, locked)
         locked.scopes = scopes
         locked.save(update_fields=["scopes"])
         _audit("apikey.scopes_changed", actor, locked, {"before": before, "after": scopes})
-        _invalidate_after_commit(locked)
+        invalidate_after_commit(locked)
     return _refresh(key, locked)
 
 

@@ -1,9 +1,10 @@
 """Last-used tracking and Usage Alerts, kept off the request's database path.
 
-On a /v2 request made with a credential (``api_request_finished``) one round trip to the shared
-cache records, for that credential: the time, address and country of the request (last value
-wins), of its first request since the last flush (first value wins), the set of countries seen,
-and that it has something to flush. Nothing touches the database. A process writes one
+On a /v2 request made with a credential (``api_request_finished``) one MULTI to the shared cache
+(sent in the same round trip as the request log's entry, see ``sharedcache.RedisBatch``) records,
+for that credential: the time, address and country of the request (last value wins), of its
+first request since the last flush (first value wins), the set of countries seen, and that it
+has something to flush. Nothing touches the database. A process writes one
 (credential, address) pair at most every few seconds; a new address is written at once.
 
 Every 30 s the beat task ``flush_usage`` takes the pending set atomically (so each record is
@@ -30,21 +31,20 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache, caches
 from django.dispatch import receiver
 
 from statuspool.api.credentials import Credential, CredentialKind
+from statuspool.api.sharedcache import CacheRedis, RedisBatch, guard, redis_of
 from statuspool.api.signals import api_request_finished
-from statuspool.api.throttling import guard, state_of
+from statuspool.api.throttling import state_of
 from statuspool.geoip import country_of
 
 logger = logging.getLogger(__name__)
 
 RATE_ALERT_FRACTION = 0.8
 RATE_ALERT_EVERY_SECONDS = 3600
-BUFFER_TTL_SECONDS = 24 * 3600
-RECORD_EVERY_SECONDS = 5  # a record nobody flushed for a day is dropped, not kept forever
+BUFFER_TTL_SECONDS = 24 * 3600  # a record nobody flushed for a day is dropped, not kept forever
 
 
 @dataclass
@@ -114,18 +114,24 @@ def rate_alert_threshold(limit: int) -> int:
 
 
 class _RedisBuffer:
-    def __init__(self, backend: RedisCache):
-        self._backend = backend
+    def __init__(self, redis: CacheRedis):
+        self._redis = redis
 
     def _client(self):
-        return self._backend._cache.get_client(write=True)
+        return self._redis.client
 
     def _key(self, name: str) -> str:
-        return self._backend.make_and_validate_key(f"usage:{name}")
+        return self._redis.make_key(f"usage:{name}")
 
     def record(self, member: str, values: dict, country: str) -> None:
-        last = self._key(f"last:{member}")
         pipe = self._client().pipeline(transaction=True)
+        self.queue_record(pipe, member, values, country)
+        pipe.execute()
+
+    def queue_record(self, pipe, member: str, values: dict, country: str) -> None:
+        """Queue ``record``'s commands on ``pipe``, which must be a MULTI (a flush must never
+        take half a record)."""
+        last = self._key(f"last:{member}")
         pipe.hset(last, mapping=values)
         pipe.hsetnx(last, "first_at", values["at"])
         pipe.hsetnx(last, "first_ip", values["ip"])
@@ -135,7 +141,6 @@ class _RedisBuffer:
             pipe.sadd(self._key(f"countries:{member}"), country)
             pipe.expire(self._key(f"countries:{member}"), BUFFER_TTL_SECONDS)
         pipe.sadd(self._key("pending"), member)
-        pipe.execute()
 
     def restore(self, records: list[UsageRecord]) -> None:
         """Put back records a failed flush took, without overwriting newer values."""
@@ -227,17 +232,15 @@ class _CacheBuffer:
 
 
 def usage_buffer():
-    from django.core.cache import caches
-
-    backend = caches["default"]
-    return _RedisBuffer(backend) if isinstance(backend, RedisCache) else _CacheBuffer()
+    redis = redis_of(caches["default"])
+    return _RedisBuffer(redis) if redis is not None else _CacheBuffer()
 
 
 def member_of(credential: Credential) -> str | None:
     if credential.kind == CredentialKind.API_KEY:
         return f"key:{credential.id}"
-    identity = credential.rate_limit_identity or ""
-    return identity if identity.startswith("oauth:") else None
+    authorization_id = credential.extra.get("authorization_id")
+    return f"oauth:{authorization_id}" if authorization_id else None
 
 
 class _RecentlyRecorded:
@@ -254,7 +257,7 @@ class _RecentlyRecorded:
         self._at: dict[tuple[str, str], float] = {}
 
     def due(self, member: str, ip: str) -> bool:
-        every = getattr(settings, "API_USAGE_RECORD_EVERY_SECONDS", RECORD_EVERY_SECONDS)
+        every = settings.API_USAGE_RECORD_EVERY_SECONDS
         now = time.monotonic()
         with self._lock:
             if now - self._at.get((member, ip), -every) < every:
@@ -290,8 +293,11 @@ def _rate_crossing(credential: Credential, request) -> dict | None:
     return None
 
 
-def usage_record_request(*, credential: Credential, request, ip: str | None) -> None:
-    """Buffer one request's usage; never raises, never touches the database."""
+def usage_record_request(
+    *, credential: Credential, request, ip: str | None, batch: RedisBatch | None = None
+) -> None:
+    """Buffer one request's usage (in ``batch`` when there is one); never raises, never touches
+    the database."""
     member = member_of(credential)
     if member is None or not guard.available():
         return
@@ -305,11 +311,15 @@ def usage_record_request(*, credential: Credential, request, ip: str | None) -> 
         buffer = usage_buffer()
         if crossing is not None and buffer.claim_rate_alert(member):
             values.update(crossing)
-        buffer.record(member, values, country)
+        if batch is not None and isinstance(buffer, _RedisBuffer):
+            # If the batch fails, the record is lost like any other while Redis is down.
+            batch.add(lambda pipe: buffer.queue_record(pipe, member, values, country), atomic=True)
+        else:
+            buffer.record(member, values, country)
     except Exception as exc:  # the request is served whatever happens to its bookkeeping
         guard.failed(exc, "usage tracking")
 
 
 @receiver(api_request_finished, dispatch_uid="apikeys.usage")
-def _on_api_request_finished(sender, credential, request, ip=None, **kwargs):
-    usage_record_request(credential=credential, request=request, ip=ip)
+def _on_api_request_finished(sender, credential, request, ip=None, redis_batch=None, **kwargs):
+    usage_record_request(credential=credential, request=request, ip=ip, batch=redis_batch)

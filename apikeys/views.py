@@ -230,26 +230,41 @@ def key_keep_active(request, public_id):
     return redirect("apikeys:detail", public_id=key.public_id)
 
 
+def _adds_scopes(key: ApiKey, form: ScopesForm) -> bool:
+    return bool(set(form.cleaned_data["scopes"]) - set(key.scopes))
+
+
 @login_required
 @team_admin_required
 def key_edit_scopes(request, public_id):
+    """Narrowing a key needs only the POST; widening it needs sudo, as creating such a key does."""
     key = _key_for(request, public_id)
     if key.status == Status.REVOKED:
         messages.error(request, "A revoked key cannot be changed.")
         return redirect("apikeys:detail", public_id=key.public_id)
     form = ScopesForm(_data(request), initial={"scopes": key.scopes})
+    sudo_form = SudoForm()  # bound only when asked for: narrowing must not show its errors
     if request.method == "POST" and form.is_valid():
-        try:
-            services.apikey_update_scopes(
-                key=key, scopes=form.cleaned_data["scopes"], actor=Actor.from_request(request)
-            )
-        except ValidationError as error:
-            form.add_error("scopes", error.messages)
-        else:
-            messages.success(request, f"Scopes of “{key.name}” saved.")
-            return redirect(reverse("apikeys:detail", args=[key.public_id]))
-    return render(
-        request,
-        "apikeys/scopes.html",
-        {"key": key, "form": form, "scope_descriptions": SCOPES},
-    )
+        adds = _adds_scopes(key, form)
+        if adds:
+            sudo_form = _sudo_form(request)
+        if not adds or sudo_confirm(request, sudo_form, purpose="apikey.scopes"):
+            try:
+                services.apikey_update_scopes(
+                    key=key,
+                    scopes=form.cleaned_data["scopes"],
+                    actor=Actor.from_request(request),
+                    may_add=adds,
+                )
+            except ValidationError as error:
+                form.add_error("scopes", error.messages)
+            else:
+                messages.success(request, f"Scopes of “{key.name}” saved.")
+                return redirect(reverse("apikeys:detail", args=[key.public_id]))
+    context = {
+        "key": key,
+        "form": form,
+        "sudo_form": _unfilled(sudo_form),
+        "scope_descriptions": SCOPES,
+    }
+    return render(request, "apikeys/scopes.html", context)

@@ -5,7 +5,9 @@ Nothing is written to the database on the request's own path. The receiver of
 few seconds, also callable directly) moves the buffer into RequestLog with bulk inserts:
 
 - With Redis (REDIS_URL, production): RPUSH onto one list shared by every web process; the flush
-  takes a batch with LRANGE+LTRIM in one MULTI, so two flushers never take the same entries.
+  takes a batch with LRANGE+LTRIM in one MULTI, so two flushers never take the same entries. On a
+  /v2 request the RPUSH rides in the request's ``RedisBatch`` (one round trip with the usage
+  buffer's write) when the batch's Redis is REDIS_URL's.
 - Without Redis (embedded default): a spool file per web process under VAR_DIR/requestlog. The
   embedded mode runs the web server and the Celery worker as separate processes, so a buffer in
   the web process's memory could only be flushed by the web process itself, on a request thread
@@ -14,7 +16,10 @@ few seconds, also callable directly) moves the buffer into RequestLog with bulk 
   like the Redis list. Trade-off: entries sit on local disk until the next flush (seconds), and a
   crash of the flusher between claiming a file and inserting it can only replay the file, never
   lose it (the claimed file is deleted after the insert commits).
-- If Redis is unreachable, entries go to the spool file instead; the flush drains both.
+- If Redis is unreachable, entries go to the spool file instead; the flush drains both. Redis's
+  circuit breaker (``statuspool.api.sharedcache.guard``) is shared with the rest of the pipeline:
+  once Redis failed, entries are spooled at once for a few seconds instead of each request waiting
+  for its own timeout, and the outage is logged once per interval.
 
 Country lookups happen in the flush, not on the request path.
 """
@@ -36,6 +41,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import RequestLog
+from statuspool.api.sharedcache import guard
 
 logger = logging.getLogger("statuspool.audit.requestlog")
 
@@ -65,7 +71,9 @@ def entry_for(*, credential, request, response, ip, duration_ms) -> dict:
     }
 
 
-def on_api_request_finished(sender, *, credential, request, response, ip, duration_ms, **kwargs):
+def on_api_request_finished(
+    sender, *, credential, request, response, ip, duration_ms, redis_batch=None, **kwargs
+):
     """Receiver of statuspool.api.signals.api_request_finished (connected in AuditConfig)."""
     try:
         push(
@@ -75,7 +83,8 @@ def on_api_request_finished(sender, *, credential, request, response, ip, durati
                 response=response,
                 ip=ip,
                 duration_ms=duration_ms,
-            )
+            ),
+            batch=redis_batch,
         )
     except Exception:  # the request log must never break the request it describes
         logger.exception("could not buffer a request-log entry")
@@ -117,25 +126,22 @@ def _spool_append(line: bytes) -> None:
     raise OSError(f"could not append to {path}")
 
 
-_last_redis_warning = 0.0
-
-
-def _warn_redis_down(error) -> None:
-    """Once a minute per process, not once per request, while Redis is down."""
-    global _last_redis_warning
-    if time.monotonic() - _last_redis_warning > 60:
-        _last_redis_warning = time.monotonic()
-        logger.warning("request log: Redis unavailable (%s); spooling to disk", error)
-
-
-def push(entry: dict) -> None:
+def push(entry: dict, batch=None) -> None:
+    """Buffer one entry: in ``batch`` (a ``RedisBatch`` on REDIS_URL's Redis), else now."""
     line = json.dumps(entry, separators=(",", ":"))
-    if settings.REDIS_URL:
+    redis_url = settings.REDIS_URL
+    if redis_url and guard.available():
+        if batch is not None and batch.location == redis_url:
+            batch.add(
+                lambda pipe: pipe.rpush(REDIS_LIST, line),
+                on_error=lambda: _spool_append(line.encode() + b"\n"),
+            )
+            return
         try:
-            _redis(settings.REDIS_URL).rpush(REDIS_LIST, line)
+            _redis(redis_url).rpush(REDIS_LIST, line)
             return
         except Exception as error:  # redis.RedisError, OSError: keep the entry locally
-            _warn_redis_down(error)
+            guard.failed(error, "request logging")
     _spool_append(line.encode() + b"\n")
 
 

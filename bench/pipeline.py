@@ -220,6 +220,12 @@ def measure(args, port: int, bearer: str) -> dict:
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
+def _load() -> str:
+    """The machine's load average: the figures mean little when other work shares the CPUs."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # `python -m bench` calls main() with its own arguments in sys.argv
         argv = sys.argv[1:] if Path(sys.argv[0]).name == "pipeline.py" else []
@@ -241,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             f"cache: {'Redis' if environment.redis_url else 'file cache'}; "
             f"{args.rounds} rounds x {args.requests} GETs per target, {args.concurrency} connections"
         )
+        print(f"before: {_load()}")
         seeded = environment.create()
         environment.env["BENCH_ACCOUNT_ID"] = str(seeded["account_id"])
         port = _free_port()
@@ -251,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             server.terminate()
             server.wait(15)
         environment.destroy()
+    print(f"after:  {_load()}")
     full, bare = medians["full pipeline"], medians["bare view"]
     print(f"full pipeline: {full:8.0f} req/s (median)")
     print(f"bare view:     {bare:8.0f} req/s (median)")

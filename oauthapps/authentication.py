@@ -70,7 +70,9 @@ def authenticate_access_token(raw: str, request) -> Credential:
         account_id=account.pk,
         plan=account.plan,
         scopes=scopes,
-        rate_limit_identity=f"oauth:{authorization.pk}",
+        # SPEC: OAuth tokens are limited per authorization of an application in an account, so
+        # two people approving the same app for one team share one bucket.
+        rate_limit_identity=f"oauth:{token.application_id}:{account.pk}",
         label=token.application.name,
         expires_at=token.expires.isoformat(),
         user_id=token.user_id,

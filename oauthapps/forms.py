@@ -70,7 +70,8 @@ class ApplicationForm(forms.Form):
     )
 
     def __init__(self, *args, account, instance: Application | None = None, **kwargs):
-        if instance is not None and not args and "data" not in kwargs:
+        if instance is not None:
+            # Shown by an unbound form (the edit page's GET); a bound form ignores it.
             kwargs["initial"] = {
                 "name": instance.name,
                 "description": instance.description,

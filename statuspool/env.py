@@ -5,7 +5,9 @@ production configuration stops the process at start instead of silently falling 
 """
 
 import base64
+import ipaddress
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -63,6 +65,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_cidrs(name: str) -> list[str]:
+    """Comma-separated CIDR blocks (host bits allowed: a proxy's address alone is fine)."""
+    blocks = env_list(name, [])
+    for block in blocks:
+        try:
+            ipaddress.ip_network(block, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {block!r} is not an IP address or CIDR block")
+    return blocks
+
+
+_RATE = re.compile(r"^[1-9][0-9]*/[0-9]*[smhd]$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate such as "5/15m" (count / optional number + s, m, h or d)."""
+    value = env_str(name, default)
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(f"{name} must look like 5/15m or 100/h, not {value!r}")
+    return value
 
 
 def env_choice(name: str, default: str, choices: set[str]) -> str:

@@ -17,8 +17,10 @@ from django.core.exceptions import ImproperlyConfigured
 from statuspool.env import (
     env_bool,
     env_choice,
+    env_cidrs,
     env_int,
     env_list,
+    env_rate,
     env_str,
     load_dotenv,
     parse_keyring,
@@ -262,9 +264,9 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Login attempts and sudo confirmations (per IP / per email / per user).
-LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "20/10m")
-LOGIN_RATE_PER_EMAIL = env_str("LOGIN_RATE_PER_EMAIL", "5/15m")
-SIGNUP_RATE_PER_IP = env_str("SIGNUP_RATE_PER_IP", "10/h")
+LOGIN_RATE_PER_IP = env_rate("LOGIN_RATE_PER_IP", "20/10m")
+LOGIN_RATE_PER_EMAIL = env_rate("LOGIN_RATE_PER_EMAIL", "5/15m")
+SIGNUP_RATE_PER_IP = env_rate("SIGNUP_RATE_PER_IP", "10/h")
 SUDO_FAILURE_LIMIT = env_int("SUDO_FAILURE_LIMIT", 5, minimum=1)
 SUDO_FAILURE_WINDOW = env_int("SUDO_FAILURE_WINDOW", 15 * 60, minimum=60)
 RATELIMIT_USE_CACHE = "default"
@@ -341,9 +343,17 @@ API_CREDENTIAL_AUTHENTICATORS = {
     "sp_oat_": "oauthapps.authentication.authenticate_access_token",
 }
 # Network addresses of reverse proxies whose X-Forwarded-For is believed (CIDRs, comma separated).
-TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+TRUSTED_PROXIES = env_cidrs("TRUSTED_PROXIES")
 # Authentication results are cached this long; revocation deletes the entry everywhere at once.
 API_AUTH_CACHE_SECONDS = env_int("API_AUTH_CACHE_SECONDS", 30, minimum=0)
+# Failed authentications per client address (IPv6: per /64) and minute before answering 429.
+API_AUTH_FAILURES_PER_MINUTE = env_int("API_AUTH_FAILURES_PER_MINUTE", 30, minimum=1)
+# After a shared-cache (Redis) error, a process stops asking it for this many seconds.
+API_CACHE_RETRY_SECONDS = env_int("API_CACHE_RETRY_SECONDS", 5, minimum=0)
+# A shared-cache outage is logged at most once per this many seconds per process.
+API_CACHE_ERROR_LOG_INTERVAL = env_int("API_CACHE_ERROR_LOG_INTERVAL", 60, minimum=1)
+# Last-used time of one (credential, address) pair is buffered at most once per this many seconds.
+API_USAGE_RECORD_EVERY_SECONDS = env_int("API_USAGE_RECORD_EVERY_SECONDS", 5, minimum=0)
 
 # Plan limits, requests per 60-second window (SPEC.md "Rate limits").
 API_RATE_LIMITS = {

@@ -4,7 +4,9 @@ Tests that need the real PostgreSQL or Redis are marked ``postgres`` / ``redis``
 DATABASE_URL / REDIS_URL do not point at them; CI sets both and fails when such a test is skipped.
 """
 
+import logging
 import os
+import re
 
 import pyotp
 import pytest
@@ -27,6 +29,38 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(needs_pg)
         if "redis" in item.keywords and not on_redis:
             item.add_marker(needs_redis)
+
+
+# A whole API key or OAuth token (prefix + 40 base62 characters).
+_CREDENTIAL = re.compile(r"sp_(?:live|oat|ort)_[0-9A-Za-z]{40}")
+
+
+class _CredentialLeakWatch(logging.Handler):
+    """Collects every log record whose text (message or traceback) carries a whole credential."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaks: list[str] = []
+
+    def emit(self, record):
+        text = self.format(record)
+        if _CREDENTIAL.search(text):
+            self.leaks.append(text[:300])
+
+
+@pytest.fixture(autouse=True)
+def _no_credential_in_logs():
+    """No test may make the application log a full API key or OAuth token (at the configured
+    log levels, i.e. what production writes)."""
+    watch = _CredentialLeakWatch()
+    root = logging.getLogger()
+    root.addHandler(watch)
+    try:
+        yield
+    finally:
+        root.removeHandler(watch)
+    assert not watch.leaks, f"a credential was logged: {watch.leaks}"
 
 
 @pytest.fixture(autouse=True)

@@ -78,6 +78,8 @@ def test_development_defaults_start(tmp_path):
         ({"STATUSPOOL_ENV": "staging"}, "STATUSPOOL_ENV must be one of"),
         ({"API_AUTH_CACHE_SECONDS": "soon"}, "API_AUTH_CACHE_SECONDS must be an integer"),
         ({"RATE_TEAM_READ": "0"}, "RATE_TEAM_READ must be at least 1, not 0"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8,not-a-cidr"}, "TRUSTED_PROXIES: 'not-a-cidr' is not"),
+        ({"LOGIN_RATE_PER_EMAIL": "five"}, "LOGIN_RATE_PER_EMAIL must look like 5/15m"),
     ],
 )
 def test_bad_values_fail_loudly(tmp_path, env, message):

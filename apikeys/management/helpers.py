@@ -1,24 +1,12 @@
-"""What the API key commands share: finding the account and the key an operator named."""
+"""What the API key commands share: finding the key an operator named, describing it.
+
+Accounts are named with ``statuspool.accounts.management.arguments.account_from``.
+"""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from apikeys.models import ApiKey
-from statuspool.accounts.models import Account
-
-
-def account_from_arg(value: str) -> Account:
-    """ACCOUNT is an account id or its exact name."""
-    if value.isdigit():
-        account = Account.objects.filter(pk=int(value)).first()
-        if account:
-            return account
-    matches = list(Account.objects.filter(name=value)[:2])
-    if len(matches) > 1:
-        raise CommandError(f"Several accounts are named {value!r}; use the account id instead.")
-    if not matches:
-        raise CommandError(f"No account with id or name {value!r}.")
-    return matches[0]
 
 
 def key_from_arg(public_id: str) -> ApiKey:

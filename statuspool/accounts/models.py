@@ -61,6 +61,28 @@ class Plan(models.TextChoices):
     ENTERPRISE = "enterprise", "Enterprise"
 
 
+class AccountQuerySet(models.QuerySet):
+    def by_id_or_name(self, value: str) -> "Account":
+        """The account an operator named: its id, or else its exact name (``--account 3``,
+        ``--account "Acme Monitoring"``).
+
+        Raises ``Account.DoesNotExist`` / ``Account.MultipleObjectsReturned`` with a message fit
+        to show as is (``CommandError(str(error))``).
+        """
+        if value.isdigit():
+            account = self.filter(pk=int(value)).first()
+            if account is not None:
+                return account
+        found = list(self.filter(name=value)[:2])
+        if not found:
+            raise self.model.DoesNotExist(f"No account with id or name {value!r}.")
+        if len(found) > 1:
+            raise self.model.MultipleObjectsReturned(
+                f"Several accounts are named {value!r}; use the account id instead."
+            )
+        return found[0]
+
+
 class Account(models.Model):
     """The customer: a team with a plan, an owner and members."""
 
@@ -68,6 +90,8 @@ class Account(models.Model):
     plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.TEAM)
     billing_email = models.EmailField()
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

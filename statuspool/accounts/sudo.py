@@ -37,6 +37,8 @@ Call it outside any ``transaction.atomic()`` block: the failure event and the sp
 committed by ``sudo_confirm`` itself, and must stay even if the action that follows fails.
 """
 
+from dataclasses import dataclass
+
 from django import forms
 from django.db import transaction
 
@@ -68,14 +70,26 @@ class SudoForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.allow_recovery_code = allow_recovery_code
         if allow_recovery_code:
-            self.fields["otp_code"].help_text = (
+            code = self.fields["otp_code"]
+            code.label = "Authenticator or recovery code"
+            # Recovery codes have letters and a dash: a numeric keypad would make them untypable.
+            code.widget.attrs["inputmode"] = "text"
+            code.help_text = (
                 "The 6-digit code your authenticator app shows now. Lost your phone? "
                 "Enter one of your recovery codes instead."
             )
 
 
-def _fail(request, form, *, field: str | None, message: str, reason: str, purpose: str, count=True):
-    if count:
+@dataclass(frozen=True)
+class _Refusal:
+    field: str
+    message: str
+    reason: str  # in the audit event
+    counts: bool = True  # towards the failure limit (a lock or a missing 2FA is no guess)
+
+
+def _fail(request, form, refusal: _Refusal, *, purpose: str) -> bool:
+    if refusal.counts:
         lockout.sudo_failed(request, request.user)
     account = getattr(request, "account", None) or None
     with transaction.atomic():
@@ -85,22 +99,41 @@ def _fail(request, form, *, field: str | None, message: str, reason: str, purpos
             account=account.pk if account else None,
             target=request.user,
             target_label=request.user.email,
-            details={"reason": reason, "purpose": purpose},
+            details={"reason": refusal.reason, "purpose": purpose},
         )
-    form.add_error(field, message)
+    form.add_error(refusal.field, refusal.message)
     return False
 
 
-def _check_second_factor(request, form, code: str) -> tuple[bool, str, str]:
-    """(ok, reason, message) for the submitted code; spends it when accepted."""
+def _second_factor_refusal(request, form, code: str) -> _Refusal | None:
+    """None when the code (or an allowed recovery code) is accepted, which spends it."""
     if form.allow_recovery_code and not totp.looks_like_code(code):
         if recovery.consume(request.user, code):
-            return True, "", ""
-        return False, "wrong_recovery_code", "That recovery code is not valid or was already used."
+            return None
+        message = "That recovery code is not valid or was already used."
+        return _Refusal("otp_code", message, "wrong_recovery_code")
     check = totp.verify_and_consume(request.user, code)
     if check is totp.Check.ACCEPTED:
-        return True, "", ""
-    return False, f"code_{check.value}", totp.MESSAGES[check]
+        return None
+    return _Refusal("otp_code", totp.MESSAGES[check], f"code_{check.value}")
+
+
+def _refusal(request, form) -> _Refusal | None:
+    """Why the submitted password + code do not confirm, checked in order; None if they do."""
+    user = request.user
+    lock = lockout.sudo_status(request, user)
+    if lock.locked:
+        message = (
+            "Too many failed confirmations. For your security, confirmation is paused: "
+            f"try again in {lock.wait_phrase()}."
+        )
+        return _Refusal("password", message, "locked", counts=False)
+    if not user.check_password(form.cleaned_data["password"]):
+        return _Refusal("password", "That password is not correct.", "wrong_password")
+    if not user.has_2fa:
+        message = "Set up two-factor authentication (Settings → Security) before doing this."
+        return _Refusal("otp_code", message, "no_2fa", counts=False)
+    return _second_factor_refusal(request, form, form.cleaned_data["otp_code"])
 
 
 def sudo_confirm(request, form: SudoForm, *, purpose: str = "") -> bool:
@@ -110,44 +143,7 @@ def sudo_confirm(request, form: SudoForm, *, purpose: str = "") -> bool:
     """
     if not form.is_valid():
         return False  # empty fields: nothing was tried, nothing to count
-    user = request.user
-    lock = lockout.sudo_status(request, user)
-    if lock.locked:
-        message = (
-            "Too many failed confirmations. For your security, confirmation is paused: "
-            f"try again in {lock.wait_phrase()}."
-        )
-        return _fail(
-            request,
-            form,
-            field="password",
-            message=message,
-            reason="locked",
-            purpose=purpose,
-            count=False,
-        )
-    if not user.check_password(form.cleaned_data["password"]):
-        return _fail(
-            request,
-            form,
-            field="password",
-            message="That password is not correct.",
-            reason="wrong_password",
-            purpose=purpose,
-        )
-    if not user.has_2fa:
-        return _fail(
-            request,
-            form,
-            field="otp_code",
-            message="Set up two-factor authentication (Settings → Security) before doing this.",
-            reason="no_2fa",
-            purpose=purpose,
-            count=False,
-        )
-    ok, reason, message = _check_second_factor(request, form, form.cleaned_data["otp_code"])
-    if not ok:
-        return _fail(
-            request, form, field="otp_code", message=message, reason=reason, purpose=purpose
-        )
-    return True
+    refusal = _refusal(request, form)
+    if refusal is None:
+        return True
+    return _fail(request, form, refusal, purpose=purpose)

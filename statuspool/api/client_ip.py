@@ -59,3 +59,17 @@ def client_ip(request) -> str | None:
             return address
     # Every hop is one of ours (a request from inside our network): the left-most one sent it.
     return client
+
+
+_REQUEST_ATTR = "api_client_ip"
+
+
+def request_ip(request) -> str | None:
+    """``client_ip`` of a /v2 request, worked out once: the allowlist, the failed-authentication
+    limit and the request's bookkeeping all ask for it."""
+    http_request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    try:
+        return http_request.__dict__[_REQUEST_ATTR]
+    except KeyError:
+        address = http_request.__dict__[_REQUEST_ATTR] = client_ip(http_request)
+        return address

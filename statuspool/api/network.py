@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from rest_framework.permissions import BasePermission
 
-from statuspool.api.client_ip import client_ip
+from statuspool.api.client_ip import request_ip
 from statuspool.api.credentials import Credential
 from statuspool.api.errors import ApiError
 
@@ -46,7 +46,7 @@ class AllowedNetwork(BasePermission):
         credential = request.auth
         if not isinstance(credential, Credential) or not credential.allowed_networks:
             return True  # no credential: the scope check answers 401
-        address = client_ip(request)
+        address = request_ip(request)
         if address_allowed(address, credential.allowed_networks):
             return True
         raise ApiError(

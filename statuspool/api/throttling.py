@@ -3,46 +3,46 @@
 Counters live in the shared cache (Redis in production) through django-ratelimit's core
 ``get_usage``, so every server process counts against the same numbers. Reads (GET, HEAD,
 OPTIONS) and writes have separate buckets with ``settings.API_RATE_LIMITS[plan]``. An API key
-counts as ``key:<id>``, an OAuth token as ``oauth:<authorization id>`` (one bucket per grant).
+counts as ``key:<id>``, an OAuth token as ``oauth:<application id>:<account id>`` (one bucket per application and account).
 
 django-ratelimit's windows are fixed but jittered per identity: a window ends at a whole minute
 plus ``crc32(identity) % 60`` seconds, so the limits of many keys do not all reset at once. The
 reset time it reports is what ``X-RateLimit-Reset`` carries.
 
+On Redis the counter is django-ratelimit's own (same key, window and expiry) but counted by one
+Lua call instead of its three round trips (``sharedcache.count_in_window``); other caches (the
+embedded default's file cache) go through ``get_usage`` itself. A test pins that both count the
+same counter.
+
 When the shared cache fails (Redis down or slow), requests are still served: counts fall back to
 this process's memory for a few seconds at a time and one error is logged per interval, never one
-per request. The same guard protects the failed-authentication limiter and the usage buffer.
+per request (``sharedcache.guard``, which also protects authentication, usage and the request log).
 """
 
 import ipaddress
-import logging
 import threading
 import time
 import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.dispatch import receiver
-from django_ratelimit.core import get_usage
+from django_ratelimit import ALL
+
+# Pinned (pyproject.toml): the fast path below builds django-ratelimit's own keys and windows.
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, get_usage
 from rest_framework.throttling import BaseThrottle
 
-from statuspool.api.client_ip import client_ip
+from statuspool.api.client_ip import request_ip
 from statuspool.api.credentials import Credential
 from statuspool.api.errors import ApiError
+from statuspool.api.sharedcache import count_in_window, guard, redis_of
 from statuspool.api.signals import api_request_finished
-
-logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STATE_ATTR = "rate_limit_state"  # set on the Django HttpRequest, read by headers and usage
-# Failed authentications tolerated per client address and minute before answering 429 up front.
-AUTH_FAILURES_PER_MINUTE = 30
-# After a shared-cache error, this process stops asking the cache for this long...
-CACHE_RETRY_SECONDS = 5
-# ...and logs the outage at most once per this interval.
-CACHE_ERROR_LOG_INTERVAL = 60
 
 
 @dataclass(frozen=True)
@@ -72,47 +72,6 @@ class RateLimitState:
             "X-RateLimit-Reset": str(self.reset),
             "X-RateLimit-Resource": self.resource,
         }
-
-
-class SharedCacheGuard:
-    """A per-process circuit breaker around the shared cache, with rate-limited error logging."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._down_until = 0.0
-        self._next_log = 0.0
-        self._suppressed = 0
-
-    def available(self) -> bool:
-        return time.monotonic() >= self._down_until
-
-    def failed(self, exc: Exception, during: str) -> None:
-        now = time.monotonic()
-        retry = getattr(settings, "API_CACHE_RETRY_SECONDS", CACHE_RETRY_SECONDS)
-        interval = getattr(settings, "API_CACHE_ERROR_LOG_INTERVAL", CACHE_ERROR_LOG_INTERVAL)
-        with self._lock:
-            self._down_until = now + retry
-            if now < self._next_log:
-                self._suppressed += 1
-                return
-            suppressed, self._suppressed = self._suppressed, 0
-            self._next_log = now + interval
-        logger.error(
-            "Shared cache unavailable during %s (%s: %s); rate limits are counted per process "
-            "and usage is not recorded until it answers again (%d similar errors not logged)",
-            during,
-            type(exc).__name__,
-            exc,
-            suppressed,
-        )
-
-    def reset(self) -> None:
-        with self._lock:
-            self._down_until = self._next_log = 0.0
-            self._suppressed = 0
-
-
-guard = SharedCacheGuard()
 
 
 class _LocalCounters:
@@ -168,26 +127,49 @@ def _window_end(identity: str, time_left: int) -> int:
     )
 
 
+def _shared_count(request, group: str, identity: str, limit: int, increment: bool):
+    """(count, reset) from the shared counters; None when rate limiting is switched off.
+
+    Raises what the cache raises. A reset of 0 means the count was lost (see ``_count``).
+    """
+    backend = caches[settings.RATELIMIT_USE_CACHE]
+    redis = redis_of(backend)
+    if redis is None:  # not Redis: django-ratelimit's get_usage, as it is
+        usage = get_usage(
+            request,
+            group=group,
+            key=lambda _group, _request: identity,
+            rate=(limit, WINDOW_SECONDS),
+            increment=increment,
+        )
+        if usage is None:
+            return None
+        # A zero limit means the counter vanished between add and incr (expiry race).
+        if not usage["limit"]:
+            return usage["count"], 0
+        return usage["count"], _window_end(identity, usage["time_left"])
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
+        return None
+    # django-ratelimit's window and key, so both ways count the same counter.
+    window = _get_window(identity, WINDOW_SECONDS)
+    key = _make_cache_key(group, window, (limit, WINDOW_SECONDS), identity, ALL)
+    ttl = WINDOW_SECONDS + EXPIRATION_FUDGE
+    return count_in_window(redis, key, 1 if increment else 0, ttl), window
+
+
 def _count(request, group: str, identity: str, limit: int, increment: bool):
     """(count, reset, shared) from the shared counters, or this process's when they fail."""
     if guard.available():
         try:
-            usage = get_usage(
-                request,
-                group=group,
-                key=lambda _group, _request: identity,
-                rate=(limit, WINDOW_SECONDS),
-                increment=increment,
-            )
+            counted = _shared_count(request, group, identity, limit, increment)
         except Exception as exc:  # redis-py, socket and backend errors alike: never a 500
             guard.failed(exc, "rate limiting")
         else:
-            if usage is None:  # RATELIMIT_ENABLE = False
+            if counted is None:  # RATELIMIT_ENABLE = False
                 return None
-            # A zero limit means the counter vanished between add and incr (expiry race):
-            # count this one request locally rather than refusing it.
-            if usage["limit"]:
-                return usage["count"], _window_end(identity, usage["time_left"]), True
+            count, reset = counted
+            if reset:  # else count this one request locally rather than refusing it
+                return count, reset, True
     count, reset = local_counters.hit(group, identity, increment)
     return count, reset, False
 
@@ -267,7 +249,7 @@ def _headers_on_early_refusals(sender, request, response, **kwargs):
 
 def _client_bucket(request) -> str:
     """Whose failures count together: the address, or its /64 for IPv6 (one host's usual share)."""
-    address = client_ip(request) or "unknown"
+    address = request_ip(request) or "unknown"
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -289,13 +271,17 @@ class _Suspects:
     def __init__(self):
         self._lock = threading.Lock()
         self._until: dict[str, float] = {}
+        self._latest = 0.0  # when the last entry lapses: until then there may be suspects
 
     def add(self, bucket: str) -> None:
         now = time.time()
         with self._lock:
             if len(self._until) > 10_000:
                 self._until = {k: v for k, v in self._until.items() if v > now}
-            self._until[bucket] = now + WINDOW_SECONDS
+            self._until[bucket] = self._latest = now + WINDOW_SECONDS
+
+    def __bool__(self) -> bool:
+        return self._latest > time.time()
 
     def __contains__(self, bucket: str) -> bool:
         return self._until.get(bucket, 0.0) > time.time()
@@ -303,6 +289,7 @@ class _Suspects:
     def clear(self) -> None:
         with self._lock:
             self._until.clear()
+            self._latest = 0.0
 
 
 suspects = _Suspects()
@@ -310,10 +297,6 @@ suspects = _Suspects()
 
 def _block_key(bucket: str) -> str:
     return f"v2-auth-blocked:{bucket}"
-
-
-def _auth_failure_limit() -> int:
-    return getattr(settings, "API_AUTH_FAILURES_PER_MINUTE", AUTH_FAILURES_PER_MINUTE)
 
 
 def _refuse(retry_after: int):
@@ -328,6 +311,8 @@ def _refuse(retry_after: int):
 
 def refuse_blocked_client(request) -> None:
     """Answer 429 before any credential lookup once an address has failed too often."""
+    if not suspects:  # no failure seen lately: nothing to look up, not even the address
+        return
     bucket = _client_bucket(request)
     if bucket not in suspects:
         return
@@ -342,14 +327,14 @@ def refuse_blocked_client(request) -> None:
                 _refuse(blocked_until - now)
             return
     count, reset = local_counters.hit("v2:auth-failures", bucket, increment=False)
-    if count >= _auth_failure_limit():
+    if count >= settings.API_AUTH_FAILURES_PER_MINUTE:
         _refuse(reset - now)
 
 
 def record_failed_authentication(request) -> None:
     bucket = _client_bucket(request)
     suspects.add(bucket)
-    limit = _auth_failure_limit()
+    limit = settings.API_AUTH_FAILURES_PER_MINUTE
     counted = _count(request, "v2:auth-failures", bucket, limit, increment=True)
     if counted is None:
         return

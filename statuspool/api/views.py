@@ -5,7 +5,9 @@
    classes) — all from REST_FRAMEWORK settings, so the allowlist permission and the rate-limit
    throttle slot in there without touching any view; views must not override those attributes;
 5. the view, whose querysets go through ``account_scoped`` (another account's object is a 404);
-6. ``api_request_finished`` is sent once the response is final (usage tracking, request log).
+6. ``api_request_finished`` is sent once the response is final (usage tracking, request log);
+   the Redis writes its receivers make go out together afterwards, in one round trip
+   (``sharedcache.RedisBatch``).
 
 Response headers that a pipeline component computes (e.g. the throttle's ``X-RateLimit-*``) go in
 ``request.api_response_headers`` (a dict); they are copied onto every response, errors included.
@@ -16,10 +18,11 @@ import time
 from rest_framework.generics import GenericAPIView
 from rest_framework.views import APIView
 
-from statuspool.api.client_ip import client_ip
+from statuspool.api.client_ip import request_ip
 from statuspool.api.credentials import Credential
 from statuspool.api.leaks import refuse_credentials_in_body, refuse_credentials_in_url
 from statuspool.api.schema import ApiAutoSchema
+from statuspool.api.sharedcache import RedisBatch
 from statuspool.api.signals import api_request_finished
 
 
@@ -52,14 +55,18 @@ class ApiView(APIView):
         credential = getattr(request, "_auth", None)
         if isinstance(credential, Credential):
             started = getattr(self, "_started", None)
+            batch = RedisBatch.begin()
             api_request_finished.send(
                 sender=type(self),
                 credential=credential,
                 request=request,
                 response=response,
-                ip=client_ip(request),
+                ip=request_ip(request),
                 duration_ms=round((time.monotonic() - started) * 1000, 1) if started else 0.0,
+                redis_batch=batch,
             )
+            if batch is not None:
+                batch.send()
         return response
 
 

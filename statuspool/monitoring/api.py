@@ -19,7 +19,7 @@ from statuspool.api.generics import (
     RetrieveMixin,
     UpdateMixin,
 )
-from statuspool.api.pagination import CursorPagination
+from statuspool.api.pagination import CursorPagination, OldestFirst
 from statuspool.monitoring import serializers as s
 from statuspool.monitoring.models import (
     AlertDispatch,
@@ -49,16 +49,13 @@ class Oldest(CursorPagination):
     ordering = "id"
 
 
+# The id breaks ties between rows with the same time, so a cursor never skips or repeats one.
 class NewestIncidents(CursorPagination):
-    ordering = "-started_at"
+    ordering = ("-started_at", "-id")
 
 
 class NewestDispatches(CursorPagination):
-    ordering = "-sent_at"
-
-
-class ByCreation(CursorPagination):
-    ordering = "created_at"
+    ordering = ("-sent_at", "-id")
 
 
 def _query(serializer_class, request) -> dict:
@@ -168,7 +165,7 @@ class _ChannelView(AccountScopedView):
     queryset = NotificationChannel.objects.all()
     output_serializer_class = s.ChannelSerializer
     input_serializer_class = s.ChannelInputSerializer
-    pagination_class = ByCreation
+    pagination_class = OldestFirst
 
 
 class ChannelList(ListMixin, CreateMixin, _ChannelView):

@@ -130,3 +130,70 @@ def test_error_exits_non_zero(monkeypatch, capsys):
 def test_help_states_the_criteria():
     help_text = Command().create_parser("manage.py", "createaccount").format_help()
     assert "--password-stdin" in help_text and "last line" in help_text
+
+
+# --- --dry-run -------------------------------------------------------------------------------------
+def nothing_written():
+    return not (
+        Account.objects.exists()
+        or User.objects.exists()
+        or ApiKey.objects.exists()
+        or AuditEvent.objects.exists()
+    )
+
+
+def test_dry_run_prints_what_would_be_created_and_writes_nothing(monkeypatch):
+    lines = run(
+        monkeypatch,
+        "--name",
+        " Ops Team ",
+        "--owner-email",
+        "Ops@Example.test",
+        "--plan",
+        "Enterprise",
+        "--password-stdin",
+        "--dry-run",
+        stdin=NEW_PASSWORD + "\n",
+    )
+    assert lines[0] == (
+        "Dry run: would create account 'Ops Team' on the Enterprise plan; "
+        "owner ops@example.test (new user)."
+    )
+    assert "“Default key” (monitors:read, alerts:read)" in lines[1]
+    assert "Nothing was written." in lines[1]
+    assert not any(tokens.PREFIX in line for line in lines)
+    assert nothing_written()
+
+
+def test_dry_run_with_an_existing_owner_reads_no_password(monkeypatch, alice, account_a):
+    lines = run(monkeypatch, "--name", "Second", "--owner-email", "ALICE@acme.test", "--dry-run")
+    assert lines[0].endswith("owner alice@acme.test (existing user).")
+    assert Account.objects.count() == 1 and alice.memberships.count() == 1
+    assert not ApiKey.objects.exists() and not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["--plan", "gold"], NEW_PASSWORD, "Unknown plan"),
+        (["--owner-email", "not-an-email"], NEW_PASSWORD, "not a valid email"),
+        ([], "12345\n", "too short"),
+        ([], "ops@example.test\n", "too similar"),
+        ([], "\n", "no password"),
+        (["--name", "x" * 101], NEW_PASSWORD, "name of 1 to 100"),
+    ],
+)
+def test_dry_run_applies_the_same_rules(monkeypatch, args, stdin, message):
+    base = {"--name": "Acme", "--owner-email": "ops@example.test"}
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        base[flag] = value
+    argv = [item for pair in base.items() for item in pair] + ["--password-stdin", "--dry-run"]
+    with pytest.raises(CommandError, match=message):
+        run(monkeypatch, *argv, stdin=stdin)
+    assert nothing_written()
+
+
+def test_help_mentions_dry_run():
+    parser = Command().create_parser("manage.py", "createaccount")
+    help_text = " ".join(parser.format_help().split())
+    assert "--dry-run" in help_text and "writing nothing" in help_text

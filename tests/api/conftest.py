@@ -20,6 +20,7 @@ from django.utils import timezone
 from apikeys import tokens
 from apikeys.models import SCOPES, ApiKey, Status
 from statuspool.accounts.models import Membership
+from statuspool.api import throttling
 from statuspool.monitoring.models import (
     AlertDispatch,
     AlertRule,
@@ -53,6 +54,21 @@ def api_key_bearer(account, scopes) -> str:
 
 
 BEARER_FACTORIES = {"api_key": api_key_bearer, "oauth": oauth_bearer}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limiter_state():
+    """Per-process state must not leak between tests: a test that breaks the cache trips the
+    circuit breaker, one that fails to authenticate makes its address a suspect."""
+    _reset_limiter_state()
+    yield
+    _reset_limiter_state()
+
+
+def _reset_limiter_state():
+    throttling.guard.reset()
+    throttling.local_counters.clear()
+    throttling.suspects.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,14 +1,17 @@
 """The shared authentication cache: fast on the hot path, never serving a revoked key."""
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.test import override_settings
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from apikeys import authcache, authentication, services
 from apikeys.models import ApiKey, Status
 from audit.services import Actor
+from statuspool.api import sharedcache
 from statuspool.api.authentication import BearerCredentialAuthentication
+from statuspool.api.sharedcache import guard
 from tests.api.conftest import error_code, issue_key
 
 
@@ -97,20 +100,54 @@ def test_invalidation_of_an_uncached_key_is_harmless(api, key_and_bearer):
     assert api("GET", "/v2/monitors", bearer).status_code == 200
 
 
-def test_unreachable_cache_falls_back_to_the_database(api, key_and_bearer, monkeypatch, caplog):
+UNREACHABLE_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    }
+}
+
+
+def test_unreachable_cache_falls_back_to_the_database(api, key_and_bearer, caplog):
     key, bearer, _ = key_and_bearer
-
-    def down(*args, **kwargs):
-        raise ConnectionError("cache is down")
-
-    for method in ("get_many", "get", "add", "set", "delete"):
-        monkeypatch.setattr(cache, method, down)
-    assert api("GET", "/v2/monitors", bearer).status_code == 200
-    ApiKey.objects.filter(pk=key.pk).update(status=Status.REVOKED)
-    authcache.invalidate_key(key.public_id)  # cannot reach the cache: logged, not raised
-    assert api("GET", "/v2/monitors", bearer).status_code == 401
-    assert "API key cache unreachable" in caplog.text
+    with override_settings(CACHES=UNREACHABLE_CACHE):
+        assert api("GET", "/v2/monitors", bearer).status_code == 200
+        assert not guard.available()  # the next requests skip the cache instead of waiting on it
+        ApiKey.objects.filter(pk=key.pk).update(status=Status.REVOKED)
+        authcache.invalidate_key(key.public_id)  # cannot reach the cache: logged, not raised
+        assert api("GET", "/v2/monitors", bearer).status_code == 401
+    assert "Shared cache unavailable during API key cache" in caplog.text
     assert "Could not invalidate" in caplog.text
+
+
+def test_entries_read_in_one_round_trip_are_djangos_own(key_and_bearer):
+    """The lookup reads the entries Django's cache API wrote, in its key and value format."""
+    key, _, _ = key_and_bearer
+    cache.set_many({"a-dict": {"scopes": ["monitors:read"]}, "an-int": 7, "text": "gen"})
+    assert sharedcache.get_many(caches["default"], ["a-dict", "an-int", "text", "none"]) == {
+        "a-dict": {"scopes": ["monitors:read"]},
+        "an-int": 7,
+        "text": "gen",
+    }
+    assert authcache.lookup(key.public_id) == (
+        None,
+        cache.get(authcache.generation_key(key.public_id)),
+    )
+
+
+def test_cache_is_asked_again_once_the_breaker_closes(
+    api, key_and_bearer, django_assert_num_queries
+):
+    key, bearer, _ = key_and_bearer
+    guard.failed(ConnectionError("blip"), "test")
+    with django_assert_num_queries(2):  # the key from the database, the page of monitors
+        assert api("GET", "/v2/monitors", bearer).status_code == 200
+    assert cache.get(authcache.cache_key(key.public_id)) is None  # nothing cached meanwhile
+    guard.reset()
+    api("GET", "/v2/monitors", bearer)
+    with django_assert_num_queries(1):  # the page of monitors: the key came from the cache
+        assert api("GET", "/v2/monitors", bearer).status_code == 200
 
 
 def test_cache_can_be_turned_off(api, key_and_bearer, settings):

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apikeys.models import ApiKey, Status
-from apikeys.restrictions import (
+from apikeys.restriction_services import (
     MAX_NETWORKS,
     TEAM_PLAN_MESSAGE,
     apikey_set_allowed_networks,

@@ -326,6 +326,16 @@ class TestScopes:
         key.refresh_from_db()
         assert key.scopes == ["monitors:read"]
 
+    def test_a_narrowing_cannot_widen_a_key_changed_meanwhile(self, make_key, system_actor):
+        """The page offered a narrowing of [monitors:read, alerts:read] (no sudo); meanwhile
+        another admin removed alerts:read; saving must not grant it back."""
+        key, _ = make_key(scopes=["monitors:read"])
+        with pytest.raises(ValidationError, match="changed meanwhile"):
+            apikey_update_scopes(key=key, scopes=["alerts:read"], actor=system_actor, may_add=False)
+        apikey_update_scopes(key=key, scopes=["monitors:read"], actor=system_actor, may_add=False)
+        key.refresh_from_db()
+        assert key.scopes == ["monitors:read"] and not events("apikey.scopes_changed")
+
     def test_revoked_key_scopes_cannot_change(self, make_key, system_actor):
         key, _ = make_key()
         apikey_revoke(key=key, actor=system_actor)

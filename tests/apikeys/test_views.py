@@ -349,18 +349,68 @@ class TestDetailAndActions:
         assert not alice_key.is_stale and alice_key.stale_notified_at is None
         assert events("apikey.kept_active")[0].actor == alice
 
-    def test_edit_scopes(self, client, alice, alice_key):
+    def test_edit_scopes_page_shows_the_current_scopes_and_the_sudo_fields(
+        self, client, alice, alice_key
+    ):
         login(client, alice)
         page = client.get(url("edit_scopes", alice_key)).content.decode()
         assert re.search(r'value="monitors:read"[^>]*checked', page)
-        client.post(url("edit_scopes", alice_key), {"scopes": ["alerts:read", "alerts:write"]})
+        assert 'name="password"' in page and 'name="otp_code"' in page
+        assert "required only when you add a scope" in page
+
+    def test_removing_scopes_needs_no_confirmation(self, client, alice, make_key):
+        key = make_key(name="wide", scopes=["monitors:read", "alerts:read"])[0]
+        login(client, alice)
+        response = client.post(url("edit_scopes", key), {"scopes": ["alerts:read"]})
+        assert response.status_code == 302
+        key.refresh_from_db()
+        assert key.scopes == ["alerts:read"]
+        [event] = events("apikey.scopes_changed")
+        assert event.actor == alice and event.details["after"] == ["alerts:read"]
+
+    def test_adding_a_scope_needs_password_and_code(self, client, alice, alice_key):
+        from statuspool.accounts.models import TOTPDevice
+
+        login(client, alice)
+        wider = {"scopes": ["monitors:read", "teams:admin"]}
+        response = client.post(url("edit_scopes", alice_key), wider)
+        assert response.status_code == 200
+        assert "This field is required." in response.content.decode()
         alice_key.refresh_from_db()
-        assert alice_key.scopes == ["alerts:read", "alerts:write"]
+        assert alice_key.scopes == ["monitors:read"]
+
+        wrong = sudo_data(alice, password="wrong password", **wider)
+        response = client.post(url("edit_scopes", alice_key), wrong)
+        assert "That password is not correct." in response.content.decode()
+        assert "wrong password" not in response.content.decode()
+        alice_key.refresh_from_db()
+        assert alice_key.scopes == ["monitors:read"]
+        assert not events("apikey.scopes_changed")
+        [failed] = events("auth.sudo_failed")
+        assert failed.details == {"reason": "wrong_password", "purpose": "apikey.scopes"}
+
+        response = client.post(url("edit_scopes", alice_key), sudo_data(alice, **wider))
+        assert response.status_code == 302
+        alice_key.refresh_from_db()
+        assert alice_key.scopes == ["monitors:read", "teams:admin"]
+        [event] = events("apikey.scopes_changed")
+        assert event.actor == alice and event.details["before"] == ["monitors:read"]
+        assert TOTPDevice.objects.get(user=alice).last_used_step > 0  # the code was spent
+
+    def test_swapping_a_scope_counts_as_adding_one(self, client, alice, alice_key):
+        login(client, alice)
+        client.post(url("edit_scopes", alice_key), {"scopes": ["monitors:write"]})
+        alice_key.refresh_from_db()
+        assert alice_key.scopes == ["monitors:read"] and not events("apikey.scopes_changed")
+
+    def test_no_scope_at_all_is_refused(self, client, alice, alice_key):
+        login(client, alice)
         response = client.post(url("edit_scopes", alice_key), {})
-        assert "Choose at least one scope." in response.content.decode()
+        html = response.content.decode()
+        assert "Choose at least one scope." in html and "This field is required." not in html
         alice_key.refresh_from_db()
-        assert alice_key.scopes == ["alerts:read", "alerts:write"]
-        assert len(events("apikey.scopes_changed")) == 1
+        assert alice_key.scopes == ["monitors:read"]
+        assert not events("apikey.scopes_changed")
 
 
 @pytest.mark.django_db

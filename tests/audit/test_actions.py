@@ -276,7 +276,7 @@ def apikey_scopes_changed(ctx):
 
 
 def apikey_allowlist_changed(ctx):
-    from apikeys.restrictions import apikey_set_allowed_networks
+    from apikeys.restriction_services import apikey_set_allowed_networks
 
     ctx.account.plan = "enterprise"
     ctx.account.save(update_fields=["plan"])
@@ -285,7 +285,7 @@ def apikey_allowlist_changed(ctx):
 
 
 def apikey_usage_alerts_changed(ctx):
-    from apikeys.restrictions import apikey_set_usage_alerts
+    from apikeys.restriction_services import apikey_set_usage_alerts
 
     apikey_set_usage_alerts(key=ctx.key, enabled=True, actor=ctx.actor)
     return Case("apikey", str(ctx.key.pk), details={"usage_alerts_enabled": True})

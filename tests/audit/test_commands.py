@@ -99,3 +99,31 @@ def test_events_at_the_same_microsecond_export_in_chain_order(account_a):
         for line in run("--account", str(account_a.pk), "--format", "jsonl").splitlines()
     ]
     assert [record["id"] for record in records] == [first.id, second.id]
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def export(*args, stderr):
+    out = io.StringIO()
+    call_command("export_audit_log", *args, stdout=out, stderr=stderr)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("format", ["csv", "jsonl"])
+def test_export_progress_bar_goes_to_a_terminal_stderr_never_into_the_export(events_a, format):
+    args = ["--account", "Acme Monitoring", "--format", format]
+    quiet = export(*args, "--no-progress", stderr=Terminal())
+
+    bar = Terminal()
+    assert export(*args, stderr=bar) == quiet
+    assert "5/5" in bar.getvalue() and "event" in bar.getvalue()
+    assert "5/5" not in quiet and quiet == run(*args)  # pytest captures stderr: no terminal
+
+    piped = io.StringIO()  # stderr is not a terminal (cron, a pipe): no bar at all
+    assert export(*args, stderr=piped) == quiet and piped.getvalue() == ""
+
+    hidden = Terminal()
+    assert export(*args, "--no-progress", stderr=hidden) == quiet and hidden.getvalue() == ""

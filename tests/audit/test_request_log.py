@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from apikeys.services import apikey_revoke
@@ -13,8 +14,17 @@ from audit.models import RequestLog
 from audit.services import Actor
 from audit.tasks import flush_request_log
 from statuspool.api.credentials import Credential, CredentialKind
+from statuspool.api.sharedcache import RedisBatch, guard, redis_of
 
 from .conftest import bearer
+
+
+@pytest.fixture(autouse=True)
+def _closed_circuit_breaker():
+    """Tests that make Redis fail open the per-process breaker: not for the next test."""
+    guard.reset()
+    yield
+    guard.reset()
 
 
 def test_a_request_with_a_key_is_buffered_without_any_insert(
@@ -93,7 +103,7 @@ def test_entries_keep_the_path_only_and_never_a_credential(account_a):
 
 
 def test_the_receiver_never_breaks_a_request(account_a, monkeypatch, caplog):
-    def broken(entry):
+    def broken(entry, batch=None):
         raise OSError("disk full")
 
     monkeypatch.setattr(requestlog, "push", broken)
@@ -193,6 +203,52 @@ def test_without_reachable_redis_entries_are_spooled_and_flushed(account_a, sett
     assert len(list(requestlog.spool_dir().glob("*.jsonl"))) == 1
     assert requestlog.flush() == 1
     assert RequestLog.objects.count() == 1
+
+
+def test_an_entry_whose_batch_cannot_be_sent_is_spooled(account_a, settings):
+    """On a /v2 request the entry waits in the request's Redis batch; if that round trip fails,
+    the entry goes to the spool file instead of being lost."""
+    dead = "redis://127.0.0.1:1/0"
+    settings.REDIS_URL = dead
+    backend = RedisCache(dead, {"OPTIONS": {"socket_connect_timeout": 0.25}})
+    batch = RedisBatch(redis_of(backend), dead)
+    requestlog.on_api_request_finished(
+        sender=None,
+        credential=_credential(account_a),
+        request=_Request(),
+        response=_Response(),
+        ip="192.0.2.2",
+        duration_ms=1,
+        redis_batch=batch,
+    )
+    assert requestlog.pending_in_buffer() == 0  # not sent yet
+    batch.send()  # refused: never raises
+    assert not guard.available()
+    assert requestlog.pending_in_buffer() == 1
+    assert requestlog.flush() == 1
+    assert RequestLog.objects.get().ip == "192.0.2.2"
+
+
+def test_while_redis_is_known_down_entries_are_spooled_without_asking_it(
+    account_a, settings, monkeypatch
+):
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"  # configured, but this process saw it fail
+    guard.failed(ConnectionError("down"), "test")
+
+    def unreachable(url):
+        raise AssertionError("Redis was asked while the breaker was open")
+
+    monkeypatch.setattr(requestlog, "_redis", unreachable)
+    requestlog.push(
+        requestlog.entry_for(
+            credential=_credential(account_a),
+            request=_Request(),
+            response=_Response(),
+            ip="192.0.2.3",
+            duration_ms=1,
+        )
+    )
+    assert len(list(requestlog.spool_dir().glob("*.jsonl"))) == 1
 
 
 def test_revoked_key_requests_stay_in_the_log(

@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it
 # are still synchronous and safe.
@@ -61,6 +63,26 @@ def page(browser, live_server):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def logged_in_page(page, live_server):
+    """``logged_in_page(user)``: the page, signed in as ``user`` with password and 2FA passed.
+
+    The session is made by Django's test client and handed to Chromium as its session cookie, so
+    tests that are not about logging in skip the login form (and keep their one-time codes).
+    """
+
+    def log_in(user):
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+        )
+        return page
+
+    return log_in
 
 
 @pytest.fixture

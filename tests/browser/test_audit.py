@@ -12,7 +12,6 @@ from apikeys.services import apikey_create
 from audit import requestlog
 from audit.models import RequestLog
 from audit.services import Actor
-from tests.browser.test_apikeys import log_in_browser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +21,9 @@ def own_request_log_spool(settings, tmp_path):
     settings.AUDIT_REQUEST_LOG_SPOOL_DIR = str(tmp_path / "requestlog")
 
 
-def test_exposure_review_revoke_and_audit_log(page, live_server, screenshot, alice, account_a):
+def test_exposure_review_revoke_and_audit_log(
+    live_server, logged_in_page, screenshot, alice, account_a
+):
     key, raw = apikey_create(
         account=account_a,
         name="deploy-bot",
@@ -34,7 +35,7 @@ def test_exposure_review_revoke_and_audit_log(page, live_server, screenshot, ali
     for path in ("/v2/monitors", "/v2/incidents", "/v2/audit-log"):
         requests.get(f"{live_server.url}{path}", headers=headers, timeout=10)
     assert requestlog.flush() == 3
-    log_in_browser(page, live_server, alice)
+    page = logged_in_page(alice)
 
     # 1. Requests made with the key, from its page.
     page.goto(f"/settings/api-access/{key.public_id}/")

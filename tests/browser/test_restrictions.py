@@ -1,22 +1,12 @@
 """Chromium: edit an Enterprise key's IP allowlist with sudo, toggle its usage alerts."""
 
 import pytest
-from django.test import Client
 
 from apikeys.models import ApiKey
 from apikeys.services import apikey_create
 from audit.services import Actor
-from statuspool.accounts.models import TOTPDevice
-from tests.conftest import PASSWORD, totp_now
-
-
-def sign_in(page, live_server, user):
-    """A session made the way login makes it (password and 2FA passed), handed to the browser."""
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+from tests.browser.helpers import unused_totp_code
+from tests.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -33,11 +23,9 @@ def enterprise_key(account_a, alice):
     return key
 
 
-def test_edit_allowlist_and_toggle_usage_alerts(
-    page, live_server, screenshot, alice, enterprise_key
-):
+def test_edit_allowlist_and_toggle_usage_alerts(logged_in_page, screenshot, alice, enterprise_key):
     key = enterprise_key
-    sign_in(page, live_server, alice)
+    page = logged_in_page(alice)
     page.goto(f"/settings/api-access/{key.public_id}/")
     panel = page.locator("#restrictions")
     assert "Any address" in panel.inner_text()
@@ -46,7 +34,7 @@ def test_edit_allowlist_and_toggle_usage_alerts(
     panel.get_by_role("link", name="Edit IP restrictions").click()
     page.get_by_label("Add CIDR blocks").fill("203.0.113.7/24")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Authenticator code").fill(totp_now(alice))
+    page.get_by_label("Authenticator code").fill(unused_totp_code(alice))
     page.get_by_role("button", name="Save IP restrictions").click()
     error = page.locator(".error, .alert-error").first
     assert "did you mean 203.0.113.0/24?" in error.inner_text()
@@ -54,7 +42,7 @@ def test_edit_allowlist_and_toggle_usage_alerts(
 
     page.get_by_label("Add CIDR blocks").fill("203.0.113.0/24\n2001:db8:abcd::/48")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Authenticator code").fill(totp_now(alice))
+    page.get_by_label("Authenticator code").fill(unused_totp_code(alice))
     page.get_by_role("button", name="Save IP restrictions").click()
     page.wait_for_url(f"**/settings/api-access/{key.public_id}/")
     panel = page.locator("#restrictions")
@@ -76,19 +64,17 @@ def test_edit_allowlist_and_toggle_usage_alerts(
     page.goto(f"/settings/api-access/{key.public_id}/allowlist/")
     page.get_by_label("Remove 203.0.113.0/24").check()
     page.get_by_label("Password").fill(PASSWORD)
-    # The code just accepted is spent; forget it as if the next 30-second step had come.
-    TOTPDevice.objects.filter(user=alice).update(last_used_step=0)
-    page.get_by_label("Authenticator code").fill(totp_now(alice))
+    page.get_by_label("Authenticator code").fill(unused_totp_code(alice))  # the last one is spent
     page.get_by_role("button", name="Save IP restrictions").click()
     page.wait_for_url(f"**/settings/api-access/{key.public_id}/")
     assert ApiKey.objects.get(pk=key.pk).allowed_networks == ["2001:db8:abcd::/48"]
 
 
-def test_team_plan_sees_the_section_disabled(page, live_server, screenshot, alice, account_a):
+def test_team_plan_sees_the_section_disabled(logged_in_page, screenshot, alice, account_a):
     key, _ = apikey_create(
         account=account_a, name="ci", scopes=["monitors:read"], actor=Actor.system("t")
     )
-    sign_in(page, live_server, alice)
+    page = logged_in_page(alice)
     page.goto(f"/settings/api-access/{key.public_id}/")
     panel = page.locator("#restrictions")
     assert "Available on the Enterprise plan" in panel.inner_text()

@@ -151,7 +151,11 @@ def test_client_secret_check_is_fast_not_pbkdf2(app, secret):
 def test_edit_changes_name_description_and_redirect_uris(client, bob, app, secret):
     login(client, bob)
     url = reverse("oauthapps:application_edit", args=[app.pk])
-    assert b"PagerDuty Sync" in client.get(url).content
+    form = client.get(url).context["form"]
+    # The edit form starts from the stored values (not an empty form the user must retype).
+    assert form["name"].value() == "PagerDuty Sync"
+    assert form["description"].value() == app.description
+    assert form["redirect_uris"].value() == "\n".join(app.redirect_uri_list)
     response = client.post(
         url,
         {"name": "PagerDuty Sync v2", "description": "", "redirect_uris": "https://new.example/cb"},

@@ -26,7 +26,8 @@ def test_credential_is_the_grants_account_and_scopes(app, bob, account_a):
     assert credential.kind == CredentialKind.OAUTH_TOKEN
     assert credential.account_id == account_a.pk and credential.plan == "team"
     assert credential.scopes == frozenset({"monitors:read", "teams:admin"})
-    assert credential.rate_limit_identity == f"oauth:{authorization.pk}"
+    assert credential.rate_limit_identity == f"oauth:{app.pk}:{account_a.pk}"
+    assert credential.extra["authorization_id"] == authorization.pk
     assert credential.label == "PagerDuty Sync"
     assert credential.user_id == bob.pk
     assert credential.expires_at
@@ -125,3 +126,19 @@ def test_monitor_list_with_an_oauth_token_query_count(
     _get(client, access)  # warm whatever per-process state the pipeline keeps
     with django_assert_num_queries(2):  # the token with grant, account and role; the monitors
         assert _get(client, access).status_code == 200
+
+
+def test_rate_limit_bucket_is_per_application_and_account(app, alice, bob, account_a, account_b):
+    """Two people approving one application for one account share its rate limit (SPEC)."""
+    request = RequestFactory().get("/v2/monitors")
+    alice_access, _ = issue_tokens(app, alice, account_a, ["monitors:read"])
+    bob_access, _ = issue_tokens(app, bob, account_a, ["monitors:read"])
+    alices = authenticate_access_token(alice_access, request)
+    bobs = authenticate_access_token(bob_access, request)
+    assert alices.extra["authorization_id"] != bobs.extra["authorization_id"]
+    assert alices.rate_limit_identity == bobs.rate_limit_identity
+
+    Membership.objects.create(user=bob, account=account_b, role="admin")
+    other_account, _ = issue_tokens(app, bob, account_b, ["monitors:read"])
+    elsewhere = authenticate_access_token(other_account, request)
+    assert elsewhere.rate_limit_identity != bobs.rate_limit_identity

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apikeys.restrictions import apikey_set_allowed_networks
+from apikeys.restriction_services import apikey_set_allowed_networks
 from audit.services import Actor
 from tests.ratelimit.conftest import issue_key, rate_headers
 

@@ -3,10 +3,13 @@
 import time
 
 import pytest
+from django.core.cache import cache, caches
 from django.test import RequestFactory
+from django_ratelimit import ALL
+from django_ratelimit.core import _get_window, _make_cache_key, get_usage
 
 from apikeys.models import ApiKey
-from statuspool.api import throttling
+from statuspool.api import sharedcache, throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from tests.ratelimit.conftest import issue_key, rate_headers
 
@@ -156,6 +159,37 @@ def test_oauth_tokens_of_one_grant_share_a_bucket_and_keys_do_not(small_limits):
     assert throttling.consume(request, token_2).count == 2
     assert throttling.consume(request, other_grant).count == 1
     assert throttling.consume(request, key_7).count == 1
+
+
+@pytest.mark.redis
+def test_one_round_trip_counts_django_ratelimits_own_counter(small_limits):
+    """The Lua counter and get_usage count the same counter: key, window and expiry alike."""
+    request = RequestFactory().get("/v2/monitors")
+    credential = _credential(CredentialKind.API_KEY, 9, "key:9")
+    window = _get_window("key:9", 60)
+    assert throttling.consume(request, credential).count == 1
+    usage = get_usage(
+        request, group="v2:read", key=lambda g, r: "key:9", rate=(3, 60), increment=True
+    )
+    assert usage["count"] == 2
+    state = throttling.consume(request, credential)
+    assert (state.count, state.reset, state.shared) == (3, window, True)
+    assert throttling.consume(request, credential, increment=False).count == 3
+    assert get_usage(request, group="v2:read", key=lambda g, r: "key:9", rate=(3, 60))["count"] == 3
+    redis = sharedcache.redis_of(caches["default"])
+    name = cache.make_key(_make_cache_key("v2:read", window, (3, 60), "key:9", ALL))
+    assert 60 <= redis.client.ttl(name) <= 65  # django-ratelimit's period + EXPIRATION_FUDGE
+
+
+@pytest.mark.redis
+def test_counter_script_is_loaded_again_after_redis_forgot_it(small_limits):
+    request = RequestFactory().get("/v2/monitors")
+    credential = _credential(CredentialKind.API_KEY, 10, "key:10")
+    assert throttling.consume(request, credential).count == 1
+    sharedcache.redis_of(caches["default"]).client.script_flush()  # as after a Redis restart
+    assert throttling.consume(request, credential).count == 2
+    assert throttling.consume(request, credential).count == 3
+    assert throttling.guard.available()
 
 
 def test_authenticated_request_makes_no_database_write(

@@ -1,10 +1,11 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from apikeys.management.helpers import account_from_arg, messages_of
+from apikeys.management.helpers import messages_of
 from apikeys.models import SCOPES
 from apikeys.services import apikey_create, apikey_validate_new
 from audit.services import Actor
+from statuspool.accounts.management.arguments import account_from
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, account, name, scopes, dry_run, **options):
-        account = account_from_arg(account)
+        account = account_from(account)
         scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
         try:
             if dry_run:

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from apikeys.management.helpers import account_from_arg, describe_status
+from apikeys.management.helpers import describe_status
 from apikeys.models import ApiKey
+from statuspool.accounts.management.arguments import account_from
 
 COLUMNS = ("PUBLIC ID", "NAME", "SCOPES", "STATUS", "LAST USED")
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--account", required=True, help="Account id or exact name.")
 
     def handle(self, *args, account, **options):
-        account = account_from_arg(account)
+        account = account_from(account)
         rows = [COLUMNS]
         for key in ApiKey.objects.for_account(account).order_by("created_at", "id"):
             last_used = "never"

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from audit.chain import chain_keys, verify_all
-from audit.management.arguments import account_from
 from audit.models import AuditEvent
+from statuspool.accounts.management.arguments import account_from
 
 
 class Command(BaseCommand):

@@ -6,9 +6,10 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from apikeys.models import DEFAULT_KEY_NAME, DEFAULT_KEY_SCOPES
 from audit.services import Actor
 from statuspool.accounts.models import Plan, User
-from statuspool.accounts.services import account_create
+from statuspool.accounts.services import NewAccount, account_check_new, account_create
 
 
 class Command(BaseCommand):
@@ -17,7 +18,9 @@ class Command(BaseCommand):
         "created when no user has that email (a password is then required: read from standard "
         "input with --password-stdin, otherwise prompted for twice); an existing user becomes the "
         "owner as is. Prints the new account's id, and the default API key alone on the last line "
-        "(shown once, stored only as a digest). Audited as account.created by the system."
+        "(shown once, stored only as a digest). Audited as account.created by the system. "
+        "--dry-run checks the same rules (name, plan, email, a new owner's password) and prints "
+        "what would be created, writing nothing."
     )
 
     def add_arguments(self, parser):
@@ -32,6 +35,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Read a new owner's password from the first line of standard input.",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Validate everything and print what would be created; write nothing.",
+        )
 
     def handle(self, *args, **options):
         plan = options["plan"].strip().lower()
@@ -42,14 +50,19 @@ class Command(BaseCommand):
         email = options["owner_email"].strip()
         exists = User.objects.filter(email__iexact=email).exists()
         password = None if exists else self._read_password(options["password_stdin"])
+        arguments = {
+            "name": options["name"],
+            "owner_email": email,
+            "plan": plan,
+            "owner_password": password,
+            "owner_full_name": options["owner_name"],
+        }
         try:
+            if options["dry_run"]:
+                self._describe(account_check_new(**arguments))
+                return
             account, user, key = account_create(
-                name=options["name"],
-                owner_email=email,
-                plan=plan,
-                owner_password=password,
-                owner_full_name=options["owner_name"],
-                actor=Actor.system(label="manage.py createaccount"),
+                **arguments, actor=Actor.system(label="manage.py createaccount")
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages))
@@ -61,6 +74,17 @@ class Command(BaseCommand):
         self.stdout.write(f"Account id: {account.pk}")
         self.stdout.write("Default API key (shown once; store it in a secrets manager now):")
         self.stdout.write(key)
+
+    def _describe(self, new: NewAccount) -> None:
+        who = "new user" if new.owner is None else "existing user"
+        self.stdout.write(
+            f"Dry run: would create account {new.name!r} on the {Plan(new.plan).label} plan; "
+            f"owner {new.email} ({who})."
+        )
+        self.stdout.write(
+            f"It would get its default API key “{DEFAULT_KEY_NAME}” "
+            f"({', '.join(DEFAULT_KEY_SCOPES)}), shown once. Nothing was written."
+        )
 
     def _read_password(self, from_stdin: bool) -> str:
         if from_stdin:

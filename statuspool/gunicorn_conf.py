@@ -1,0 +1,9 @@
+"""gunicorn settings shared by `make run` and docker-compose: `gunicorn -c python:statuspool.gunicorn_conf`.
+
+The access log never records a query string or a referer: a credential pasted into a URL (which
+/v2 refuses) must not end up in the log either. ``%(U)s`` is the path alone.
+"""
+
+accesslog = "-"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+graceful_timeout = 10

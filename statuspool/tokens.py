@@ -1,0 +1,47 @@
+"""The shape every StatusPool bearer credential shares: prefix + random base62 + CRC32 checksum.
+
+API keys (``sp_live_``, apikeys.tokens) and OAuth tokens (``sp_oat_`` / ``sp_ort_``,
+oauthapps.tokens) are a prefix, 34 random base62 characters from ``secrets`` (≈ 202 bits) and a
+6-character checksum: CRC32 of prefix + random part, in base62, left-padded with zeros. The prefix
+routes a bearer value and lets secret scanners recognise a leak; the checksum refuses a typo or a
+random string before any database lookup.
+"""
+
+import secrets
+import string
+import zlib
+
+ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+RANDOM_LENGTH = 34
+CHECKSUM_LENGTH = 6
+_ALPHABET_SET = frozenset(ALPHABET)
+
+
+def base62(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, remainder = divmod(number, 62)
+        digits.append(ALPHABET[remainder])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def checksum(payload: str) -> str:
+    return base62(zlib.crc32(payload.encode()), CHECKSUM_LENGTH)
+
+
+def length_for(prefix: str) -> int:
+    return len(prefix) + RANDOM_LENGTH + CHECKSUM_LENGTH
+
+
+def generate(prefix: str) -> str:
+    payload = prefix + "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+    return payload + checksum(payload)
+
+
+def is_well_formed(raw: str, prefix: str) -> bool:
+    """Shape and checksum only; no database involved."""
+    if len(raw) != length_for(prefix) or not raw.startswith(prefix):
+        return False
+    if not _ALPHABET_SET.issuperset(raw[len(prefix) :]):
+        return False
+    return secrets.compare_digest(checksum(raw[:-CHECKSUM_LENGTH]), raw[-CHECKSUM_LENGTH:])

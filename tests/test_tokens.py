@@ -1,0 +1,46 @@
+"""The credential shape shared by API keys and OAuth tokens (statuspool.tokens).
+
+The vectors were produced by the formats as first shipped: factoring the code must never change
+what an existing key or token looks like, or every credential in the wild would stop validating.
+"""
+
+import pytest
+
+from apikeys import tokens as apikey_tokens
+from oauthapps import tokens as oauth_tokens
+from statuspool import tokens
+
+VECTORS = [
+    ("sp_live_", "sp_live_4f8a2c91AAAAAAAAAAAAAAAAAAAAAAAAAA4gbKcl"),
+    ("sp_oat_", "sp_oat_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz1NIPF6"),
+    ("sp_ort_", "sp_ort_012345678901234567890123456789abcd2FuLgG"),
+]
+
+
+@pytest.mark.parametrize(("prefix", "raw"), VECTORS)
+def test_known_credentials_keep_validating(prefix, raw):
+    assert tokens.checksum(raw[:-6]) == raw[-6:]
+    assert tokens.is_well_formed(raw, prefix)
+    assert not tokens.is_well_formed(raw[:-1] + ("A" if raw[-1] != "A" else "B"), prefix)
+    assert not tokens.is_well_formed(raw, "sp_test_")
+
+
+def test_each_format_uses_the_shared_shape():
+    key = apikey_tokens.generate()
+    assert len(key) == apikey_tokens.KEY_LENGTH == 48 and apikey_tokens.is_well_formed(key)
+    assert tokens.is_well_formed(key, "sp_live_")
+    assert apikey_tokens.is_well_formed(VECTORS[0][1])
+    assert apikey_tokens.public_id_of(VECTORS[0][1]) == "4f8a2c91"
+
+    access, refresh = oauth_tokens.generate_access_token(), oauth_tokens.generate_refresh_token()
+    assert len(access) == len(refresh) == 47
+    assert oauth_tokens.is_well_formed(access) and oauth_tokens.is_well_formed(VECTORS[1][1])
+    assert oauth_tokens.is_well_formed(refresh, oauth_tokens.REFRESH_PREFIX)
+    assert not oauth_tokens.is_well_formed(refresh)  # a refresh token is no access token
+    assert oauth_tokens.is_well_formed(VECTORS[2][1], oauth_tokens.REFRESH_PREFIX)
+
+
+def test_checksum_is_left_padded_base62():
+    assert tokens.base62(0, 6) == "000000" and tokens.base62(61, 6) == "00000z"
+    assert tokens.base62(62, 3) == "010"
+    assert not tokens.is_well_formed("sp_live_" + "!" * 40, "sp_live_")
