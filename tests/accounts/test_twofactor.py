@@ -73,6 +73,9 @@ def test_enrollment_shows_qr_and_secret_and_keeps_it_across_reloads(client, newb
     assert b"<svg" in first.content and b'aria-label="QR code"' in first.content
     secret = secret_on(first)
     assert secret_on(second) == secret
+    # The same seed as a link for phones that cannot scan their own screen.
+    assert 'href="otpauth://totp/' in first.content.decode()
+    assert f"secret={secret}" in first.content.decode()
     device = TOTPDevice.objects.get(user=newbie)
     assert device.secret == secret and device.confirmed_at is None
     # Stored encrypted, never as the plain seed.

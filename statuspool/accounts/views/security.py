@@ -58,7 +58,14 @@ def twofactor_enroll(request):
         else:
             return _render_codes(request, codes, next_url=next_url, enrolled=True)
     uri = totp.provisioning_uri(secret=device.secret, email=request.user.email)
-    context = {"form": form, "secret": device.secret, "qr": totp.qr_svg(uri), "next": next_url}
+    context = {
+        "form": form,
+        "secret": device.secret,
+        "qr": totp.qr_svg(uri),
+        # A phone cannot scan a QR code on its own screen: offer the otpauth:// link too.
+        "otpauth_uri": uri,
+        "next": next_url,
+    }
     return render(request, "accounts/twofactor_enroll.html", context)
 
 
