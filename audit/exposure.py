@@ -5,21 +5,17 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
-from django import forms
 from django.db.models import Count, Max, Min, Q
 from django.urls import NoReverseMatch, reverse
 
 from apikeys.models import Status
-from audit.filters import parse_moment
+from audit.filters import TimeWindowForm
 from audit.models import RequestLog
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 
 
-class ExposureWindowForm(forms.Form):
-    since = forms.CharField(required=False, max_length=40, label="From (UTC)")
-    until = forms.CharField(required=False, max_length=40, label="To (UTC)")
-
+class ExposureWindowForm(TimeWindowForm):
     def __init__(self, data, *, key):
         self.key = key
         super().__init__(data)
@@ -38,18 +34,6 @@ class ExposureWindowForm(forms.Form):
             # Inclusive of a request authenticated in the very microsecond of the revocation.
             return self.key.created_at, self.key.revoked_at + timedelta(microseconds=1)
         return self.key.created_at, None
-
-    def _moment(self, name, *, end_of_day=False):
-        try:
-            return parse_moment(self.cleaned_data[name], end_of_day=end_of_day)
-        except ValueError as error:
-            raise forms.ValidationError(str(error))
-
-    def clean_since(self):
-        return self._moment("since")
-
-    def clean_until(self):
-        return self._moment("until", end_of_day=True)
 
     def clean(self):
         cleaned = super().clean()

@@ -46,14 +46,31 @@ def parse_moment(value: str, *, end_of_day: bool = False) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-class AuditFilterForm(forms.Form):
+class TimeWindowForm(forms.Form):
+    """``since`` / ``until`` inputs: ISO date-times, or dates (``until`` runs to the day's end)."""
+
+    since = forms.CharField(required=False, max_length=40, label="From (UTC)")
+    until = forms.CharField(required=False, max_length=40, label="To (UTC)")
+
+    def _moment(self, name, *, end_of_day=False):
+        try:
+            return parse_moment(self.cleaned_data[name], end_of_day=end_of_day)
+        except ValueError as error:
+            raise forms.ValidationError(str(error))
+
+    def clean_since(self):
+        return self._moment("since")
+
+    def clean_until(self):
+        return self._moment("until", end_of_day=True)
+
+
+class AuditFilterForm(TimeWindowForm):
     action = forms.CharField(required=False, max_length=64)
     actor = forms.CharField(required=False, max_length=254, label="Actor email")
     key = forms.CharField(
         required=False, max_length=80, label="API key", help_text="Public id, e.g. 4f8a2c91"
     )
-    since = forms.CharField(required=False, max_length=40, label="From (UTC)")
-    until = forms.CharField(required=False, max_length=40, label="To (UTC)")
 
     def action_choices(self):
         return [("", "All actions"), *ACTIONS.items()]
@@ -71,18 +88,6 @@ class AuditFilterForm(forms.Form):
                 "Enter the key's public id: the 8 characters after sp_live_ (e.g. 4f8a2c91)."
             )
         return public_id
-
-    def _moment(self, name, *, end_of_day=False):
-        try:
-            return parse_moment(self.cleaned_data[name], end_of_day=end_of_day)
-        except ValueError as error:
-            raise forms.ValidationError(str(error))
-
-    def clean_since(self):
-        return self._moment("since")
-
-    def clean_until(self):
-        return self._moment("until", end_of_day=True)
 
     def clean(self):
         cleaned = super().clean()
