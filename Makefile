@@ -28,8 +28,8 @@ run: seed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@bash .ci/serve
 
+# Persistent connections would outlive live_server threads and block test-database teardown.
 test: install .env
-	# Persistent connections would outlive live_server threads and block test-database teardown.
 	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
