@@ -41,6 +41,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import RequestLog
+from statuspool import geoip
 from statuspool.api.sharedcache import guard
 
 logger = logging.getLogger("statuspool.audit.requestlog")
@@ -186,25 +187,6 @@ def _claim_spool_files() -> list[Path]:
 
 
 # --- flushing ----------------------------------------------------------------------------------
-def _country_lookup():
-    try:
-        from statuspool.geoip import country_of
-    except ImportError:
-        return lambda ip: ""
-    cache = {}
-
-    def lookup(ip):
-        if ip not in cache:
-            try:
-                cache[ip] = (country_of(ip) or "")[:2] if ip else ""
-            except Exception:  # a broken GeoIP database must not lose the entries
-                logger.exception("GeoIP lookup failed")
-                cache[ip] = ""
-        return cache[ip]
-
-    return lookup
-
-
 def _rows(lines: list[str], country_of) -> list[RequestLog]:
     rows = []
     for line in lines:
@@ -256,7 +238,8 @@ def flush(*, max_entries: int = 100_000) -> int:
     """Move buffered entries into RequestLog; returns how many rows were written."""
     import redis
 
-    country_of = _country_lookup()
+    # Looked up at flush time, off the request path; geoip caches per address and never raises.
+    country_of = geoip.country_of
     written = 0
     if settings.REDIS_URL:
         try:

@@ -1,9 +1,9 @@
 """Step 1 of the /v2 pipeline: turn ``Authorization: Bearer …`` into a ``Credential``.
 
 The value's prefix picks the authenticator (settings.API_CREDENTIAL_AUTHENTICATORS), so API keys
-and OAuth access tokens share every later step. Credentials in the query string are refused
-outright (the base view also refuses them in the body), and session cookies never authenticate
-/v2: this is the only authentication class the API uses.
+and OAuth access tokens share every later step. Credentials in the URL or the body are refused
+before this runs (``ApiView.initial``, step 0), and session cookies never authenticate /v2: this
+is the only authentication class the API uses.
 """
 
 from django.conf import settings
@@ -11,7 +11,6 @@ from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 
 from statuspool.api.errors import WWW_AUTHENTICATE, InvalidToken
-from statuspool.api.leaks import refuse_credentials_in_url
 from statuspool.api.throttling import record_failed_authentication, refuse_blocked_client
 
 _imported: dict[str, object] = {}
@@ -32,7 +31,6 @@ def _authenticator_for(value: str):
 
 class BearerCredentialAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        refuse_credentials_in_url(request._request)
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
