@@ -63,6 +63,17 @@ def _no_credential_in_logs():
     assert not watch.leaks, f"a credential was logged: {watch.leaks}"
 
 
+# PBKDF2 is deliberately slow (~0.25 s a password here); hundreds of fixture users made it most of
+# the suite's time. Tests about how passwords are stored opt out with @pytest.mark.password_hashing.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    if request.node.get_closest_marker("password_hashing") is None:
+        settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()

@@ -71,13 +71,6 @@ def _reset_limiter_state():
     throttling.suspects.clear()
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The people of tests/conftest.py get passwords; /v2 never checks one, so do not spend
-    # PBKDF2's deliberate slowness hundreds of times over in the scope matrix.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(params=sorted(BEARER_FACTORIES))
 def make_bearer(request, db):
     return BEARER_FACTORIES[request.param]
