@@ -36,8 +36,8 @@ import secrets
 from django.conf import settings
 from django.core.cache import cache, caches
 
-from statuspool.api import sharedcache
-from statuspool.api.sharedcache import guard
+from statuspool import sharedcache
+from statuspool.sharedcache import guard
 
 logger = logging.getLogger(__name__)
 

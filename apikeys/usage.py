@@ -35,10 +35,10 @@ from django.core.cache import cache, caches
 from django.dispatch import receiver
 
 from statuspool.api.credentials import Credential, CredentialKind
-from statuspool.api.sharedcache import CacheRedis, RedisBatch, guard, redis_of
 from statuspool.api.signals import api_request_finished
 from statuspool.api.throttling import state_of
 from statuspool.geoip import country_of
+from statuspool.sharedcache import CacheRedis, RedisBatch, guard, redis_of
 
 logger = logging.getLogger(__name__)
 

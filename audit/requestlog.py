@@ -17,7 +17,7 @@ few seconds, also callable directly) moves the buffer into RequestLog with bulk 
   crash of the flusher between claiming a file and inserting it can only replay the file, never
   lose it (the claimed file is deleted after the insert commits).
 - If Redis is unreachable, entries go to the spool file instead; the flush drains both. Redis's
-  circuit breaker (``statuspool.api.sharedcache.guard``) is shared with the rest of the pipeline:
+  circuit breaker (``statuspool.sharedcache.guard``) is shared with the rest of the pipeline:
   once Redis failed, entries are spooled at once for a few seconds instead of each request waiting
   for its own timeout, and the outage is logged once per interval.
 
@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from audit.models import RequestLog
 from statuspool import geoip
-from statuspool.api.sharedcache import guard
+from statuspool.sharedcache import guard
 
 logger = logging.getLogger("statuspool.audit.requestlog")
 

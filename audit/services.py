@@ -34,7 +34,7 @@ class Actor:
     @classmethod
     def from_request(cls, request, user=None) -> "Actor":
         """The dashboard user behind a request (or the given user, e.g. during login)."""
-        from statuspool.api.client_ip import client_ip
+        from statuspool.client_ip import client_ip
 
         user = user if user is not None else getattr(request, "user", None)
         if user is not None and not user.is_authenticated:
@@ -100,7 +100,7 @@ def record(
     details: dict | None = None,
 ) -> AuditEvent:
     """Append one event to the account's chain. Must run inside the change's own transaction."""
-    from statuspool.api.client_ip import normalise
+    from statuspool.client_ip import normalise
 
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must be called inside the transaction it records")

@@ -31,7 +31,7 @@ from oauthapps.authentication import active_access_token, current_role
 from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
 from oauthapps.models import AccessToken, Grant, RefreshToken
 from oauthapps.scopes import order_scopes, scopes_for_role
-from statuspool.api.client_ip import client_ip
+from statuspool.client_ip import client_ip
 
 
 def _actor_for(request, application) -> Actor:

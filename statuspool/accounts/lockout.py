@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django_ratelimit.core import get_usage
 
-from statuspool.api.client_ip import client_ip
+from statuspool.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 from audit.models import ActorKind
 from audit.services import MAX_USER_AGENT, Actor
-from statuspool.api.client_ip import client_ip
 from statuspool.api.credentials import CredentialKind
+from statuspool.client_ip import client_ip
 
 
 def api_actor(request) -> tuple[Actor, object | None]:

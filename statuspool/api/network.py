@@ -10,9 +10,9 @@ from functools import lru_cache
 
 from rest_framework.permissions import BasePermission
 
-from statuspool.api.client_ip import request_ip
 from statuspool.api.credentials import Credential
 from statuspool.api.errors import ApiError
+from statuspool.client_ip import request_ip
 
 
 @lru_cache(maxsize=1024)

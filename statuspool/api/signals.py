@@ -2,7 +2,7 @@
 
 ``api_request_finished`` is sent once per /v2 request that carried a valid credential, after the
 response is built, with ``credential``, ``request``, ``response``, ``ip``, ``duration_ms`` and
-``redis_batch``: a ``statuspool.api.sharedcache.RedisBatch`` that receivers add their Redis writes
+``redis_batch``: a ``statuspool.sharedcache.RedisBatch`` that receivers add their Redis writes
 to, sent in one round trip after every receiver ran (None when the cache is not Redis or is down,
 or when the signal is sent from elsewhere: write directly then).
 Receivers must not write to the database synchronously (buffer, then flush from a task).

@@ -34,11 +34,11 @@ from django_ratelimit import ALL
 from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, get_usage
 from rest_framework.throttling import BaseThrottle
 
-from statuspool.api.client_ip import request_ip
 from statuspool.api.credentials import Credential
 from statuspool.api.errors import ApiError
-from statuspool.api.sharedcache import count_in_window, guard, redis_of
 from statuspool.api.signals import api_request_finished
+from statuspool.client_ip import request_ip
+from statuspool.sharedcache import count_in_window, guard, redis_of
 
 WINDOW_SECONDS = 60
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

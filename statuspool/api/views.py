@@ -18,12 +18,12 @@ import time
 from rest_framework.generics import GenericAPIView
 from rest_framework.views import APIView
 
-from statuspool.api.client_ip import request_ip
 from statuspool.api.credentials import Credential
 from statuspool.api.leaks import refuse_credentials_in_body, refuse_credentials_in_url
 from statuspool.api.schema import ApiAutoSchema
-from statuspool.api.sharedcache import RedisBatch
 from statuspool.api.signals import api_request_finished
+from statuspool.client_ip import request_ip
+from statuspool.sharedcache import RedisBatch
 
 
 class ApiView(APIView):

@@ -9,9 +9,9 @@ from rest_framework.test import APIRequestFactory
 from apikeys import authcache, authentication, services
 from apikeys.models import ApiKey, Status
 from audit.services import Actor
-from statuspool.api import sharedcache
+from statuspool import sharedcache
 from statuspool.api.authentication import BearerCredentialAuthentication
-from statuspool.api.sharedcache import guard
+from statuspool.sharedcache import guard
 from tests.api.conftest import error_code, issue_key
 
 

@@ -14,7 +14,7 @@ from audit.models import RequestLog
 from audit.services import Actor
 from audit.tasks import flush_request_log
 from statuspool.api.credentials import Credential, CredentialKind
-from statuspool.api.sharedcache import RedisBatch, guard, redis_of
+from statuspool.sharedcache import RedisBatch, guard, redis_of
 
 from .conftest import bearer
 

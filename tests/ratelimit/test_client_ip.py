@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from statuspool.api.client_ip import client_ip, normalise
+from statuspool.client_ip import client_ip, normalise
 
 PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]
 

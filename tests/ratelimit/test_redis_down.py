@@ -11,7 +11,8 @@ from django.test import override_settings
 
 from apikeys import authcache
 from apikeys.models import ApiKey, Status
-from statuspool.api import sharedcache, throttling
+from statuspool import sharedcache
+from statuspool.api import throttling
 from tests.ratelimit.conftest import issue_key, rate_headers
 
 # Counting tests must not straddle a window edge.

@@ -9,7 +9,8 @@ from django_ratelimit import ALL
 from django_ratelimit.core import _get_window, _make_cache_key, get_usage
 
 from apikeys.models import ApiKey
-from statuspool.api import sharedcache, throttling
+from statuspool import sharedcache
+from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from tests.ratelimit.conftest import issue_key, rate_headers
 

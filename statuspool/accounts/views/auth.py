@@ -15,7 +15,7 @@ from statuspool.accounts import lockout, login_flow
 from statuspool.accounts.forms import LoginForm, SecondFactorForm, SignupForm
 from statuspool.accounts.middleware import SESSION_KEY
 from statuspool.accounts.services import account_create
-from statuspool.api.client_ip import client_ip
+from statuspool.client_ip import client_ip
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
