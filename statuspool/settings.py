@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "statuspool.accounts",
     "statuspool.monitoring",
     "statuspool.notifications",
+    "statuspool.onboarding",
     "audit",
     "apikeys",
     "oauthapps",

@@ -10,6 +10,7 @@ from statuspool.api.errors import error_body
 urlpatterns = [
     path("", lambda request: redirect("monitoring:monitor_list"), name="home"),
     path("", include("statuspool.accounts.urls")),
+    path("", include("statuspool.onboarding.urls")),
     path("monitors/", include("statuspool.monitoring.urls")),
     path("settings/api-access/", include("apikeys.urls")),
     path("settings/api-access/", include("apikeys.restriction_urls")),

@@ -138,7 +138,7 @@ def test_plaintext_cannot_reach_the_column_through_update_or_filter(account_a):
 
 @pytest.mark.django_db
 def test_no_plaintext_totp_seed_or_channel_secret_in_the_database():
-    from statuspool.monitoring.demo import seed_demo
+    from statuspool.onboarding.demo import seed_demo
 
     seed_demo()
     user = make_user("solo@example.test")

@@ -57,7 +57,7 @@ ADMIN_PAGES = [
     ("accounts:recovery_codes", None),
     ("accounts:twofactor_disable", None),
 ]
-ANONYMOUS_PAGES = ["accounts:login", "accounts:signup"]
+ANONYMOUS_PAGES = ["accounts:login", "onboarding:signup"]
 
 
 class PageParts(HTMLParser):

@@ -1,4 +1,4 @@
-"""Sign-up, login and the account settings screens (Security, Team)."""
+"""Login and the account settings screens (Security, Team); sign-up is statuspool.onboarding."""
 
 from django.urls import path
 
@@ -7,7 +7,6 @@ from statuspool.accounts.views import auth, security, team
 app_name = "accounts"
 
 urlpatterns = [
-    path("signup/", auth.signup, name="signup"),
     path("login/", auth.login_view, name="login"),
     path("login/verify/", auth.login_verify, name="login_verify"),
     path("logout/", auth.logout_view, name="logout"),

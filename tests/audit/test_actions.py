@@ -74,7 +74,7 @@ def _authorization(ctx):
 
 # --- the actions --------------------------------------------------------------------------------
 def signup(ctx):
-    from statuspool.accounts.services import account_create
+    from statuspool.onboarding.services import account_create
 
     account, user, plaintext = account_create(
         name="Newco",
@@ -94,7 +94,7 @@ def signup(ctx):
 
 
 def account_created(ctx):
-    from statuspool.accounts.services import account_create
+    from statuspool.onboarding.services import account_create
 
     account, user, plaintext = account_create(
         name="Opsco",

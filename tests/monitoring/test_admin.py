@@ -64,7 +64,7 @@ def test_saving_a_channel_in_the_admin_keeps_its_secret(operator, channel, accou
 
 
 def test_monitoring_changelists_load_without_secrets(operator):
-    from statuspool.monitoring.demo import seed_demo
+    from statuspool.onboarding.demo import seed_demo
 
     seed_demo()
     secrets = [c.secret for c in NotificationChannel.objects.all() if c.secret]

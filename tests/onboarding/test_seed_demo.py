@@ -14,7 +14,6 @@ from django.utils import timezone
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
 from statuspool.accounts.models import Membership, Role, TOTPDevice, User
-from statuspool.monitoring import demo
 from statuspool.monitoring.models import (
     AlertDispatch,
     AlertRule,
@@ -24,6 +23,7 @@ from statuspool.monitoring.models import (
     UptimeDay,
     uptime_window,
 )
+from statuspool.onboarding import demo
 
 pytestmark = pytest.mark.django_db
 KEY = re.compile(r"sp_live_[0-9A-Za-z]{40}")

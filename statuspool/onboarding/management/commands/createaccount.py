@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apikeys.models import DEFAULT_KEY_NAME, DEFAULT_KEY_SCOPES
 from audit.services import Actor
 from statuspool.accounts.models import Plan, User
-from statuspool.accounts.services import NewAccount, account_check_new, account_create
+from statuspool.onboarding.services import NewAccount, account_check_new, account_create
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from statuspool.monitoring import demo
+from statuspool.onboarding import demo
 
 
 class Command(BaseCommand):

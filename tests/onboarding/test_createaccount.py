@@ -10,8 +10,8 @@ from django.core.management.base import CommandError
 from apikeys import tokens
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
-from statuspool.accounts.management.commands.createaccount import Command
 from statuspool.accounts.models import Account, User
+from statuspool.onboarding.management.commands.createaccount import Command
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ GOOD = {
 
 
 def signup(client, **changes):
-    return client.post(reverse("accounts:signup"), {**GOOD, **changes}, REMOTE_ADDR="192.0.2.44")
+    return client.post(reverse("onboarding:signup"), {**GOOD, **changes}, REMOTE_ADDR="192.0.2.44")
 
 
 def all_text_in_database() -> str:
@@ -37,7 +37,7 @@ def all_text_in_database() -> str:
 
 
 def test_signup_page_renders(client):
-    response = client.get(reverse("accounts:signup"))
+    response = client.get(reverse("onboarding:signup"))
     assert response.status_code == 200
     for name in ("email", "full_name", "account_name", "password"):
         assert f'name="{name}"'.encode() in response.content
@@ -86,7 +86,11 @@ def test_signup_creates_everything_and_shows_the_key_once(client):
 def test_the_key_is_not_shown_again(client):
     response = signup(client)
     plaintext = response.context["api_key"]
-    for url in (reverse("accounts:team"), reverse("accounts:security"), reverse("accounts:signup")):
+    for url in (
+        reverse("accounts:team"),
+        reverse("accounts:security"),
+        reverse("onboarding:signup"),
+    ):
         follow = client.get(url, follow=True)
         assert plaintext.encode() not in follow.content
 
@@ -135,5 +139,5 @@ def test_signups_per_address_are_limited(client, settings):
 
 def test_logged_in_user_is_sent_on(client):
     client.force_login(make_user("someone@example.test"))
-    response = client.get(reverse("accounts:signup"))
+    response = client.get(reverse("onboarding:signup"))
     assert response.status_code == 302

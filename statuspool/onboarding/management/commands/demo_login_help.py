@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
 from statuspool.accounts.models import TOTPDevice, User
-from statuspool.monitoring import demo
+from statuspool.onboarding import demo
 
 
 def _login_url() -> str:

@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from audit.services import Actor
 from statuspool.accounts.models import Account, Membership, Plan, Role, TOTPDevice, User
-from statuspool.accounts.services import account_create
 from statuspool.monitoring.models import (
     AlertDispatch,
     AlertRule,
@@ -27,6 +26,7 @@ from statuspool.monitoring.models import (
     UptimeDay,
     uptime_window,
 )
+from statuspool.onboarding.services import account_create
 
 DEMO_ACCOUNT_NAME = "Northwind Traders"
 DEMO_OWNER_EMAIL = "demo@statuspool.local"
