@@ -46,7 +46,9 @@ from statuspool.sharedcache import guard
 
 logger = logging.getLogger("statuspool.audit.requestlog")
 
-REDIS_LIST = "statuspool:audit:requestlog"
+# Under the cache's key prefix, like every key this deployment writes to Redis: a test session (its
+# own prefix) never takes or deletes the entries of a `make run` sharing the database.
+REDIS_LIST = f"{settings.CACHES['default'].get('KEY_PREFIX') or 'sp'}:audit:requestlog"
 TAKE_BATCH = 2000
 _CLAIM_STALE_AFTER = 300  # seconds: a claimed spool file older than this belongs to a dead flusher
 _WHOLE_CREDENTIAL = re.compile(r"sp_(live|oat|ort)_[0-9A-Za-z]+")

@@ -11,7 +11,8 @@ import re
 import pyotp
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
 from statuspool.accounts.models import Account, Membership, Role, TOTPDevice, User
@@ -74,11 +75,34 @@ def _fast_password_hashing(request, settings):
         settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
+def clear_own_keys(backend=None) -> int:
+    """Delete this session's cache keys (tests/settings.py gives it its own prefix); return how many.
+
+    Django's ``RedisCache.clear()`` is FLUSHDB: it would empty the whole database ``REDIS_URL``
+    names, and with it the data of a ``make run`` or another suite using the same database.
+    """
+    backend = backend or caches["default"]
+    if not isinstance(backend, RedisCache):
+        backend.clear()  # the file cache lives in the session's own temporary var/
+        return 0
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    assert prefix == settings.TEST_KEY_PREFIX and prefix.startswith("sptest-"), prefix
+    client = backend._cache.get_client(write=True)
+    names = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for start in range(0, len(names), 500):
+        client.unlink(*names[start : start + 500])
+    return len(names)
+
+
+# Any cache.clear() in a test (or a library it calls) deletes only the session's keys, never FLUSHDB.
+RedisCache.clear = clear_own_keys
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    cache.clear()
+    clear_own_keys()
     yield
-    cache.clear()
+    clear_own_keys()
 
 
 @pytest.fixture(autouse=True)
