@@ -1,18 +1,28 @@
 # The two set-up commands: `make run` and `make test`. Everything else is a helper of theirs.
 PYTHON ?= python3
 VENV := .venv
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --no-header
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench install migrate seed clean-var
+.PHONY: run test lint format bench install lock migrate seed clean-var
 
-$(STAMP): pyproject.toml
+# Exactly the versions and files of requirements-dev.lock (hash-checked); the project itself on top.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After changing dependencies in pyproject.toml: rewrite both locks (the runtime one, which the
+# Dockerfile installs, is the dev one's subset at the same versions), then `make install`. Versions
+# already locked are kept; UPGRADE="--upgrade-package NAME" (or --upgrade) moves them within the bounds.
+lock: install
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev $(LOCK_FLAGS) $(UPGRADE) -o requirements-dev.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
 
 .env: | $(STAMP)
 	$(BIN)/python -m statuspool.envfile .env

@@ -7,3 +7,8 @@ The access log never records a query string or a referer: a credential pasted in
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 graceful_timeout = 10
+
+# gunicorn ≥ 25.1 opens a control socket (for `gunicornc`) at one path per user, ~/.gunicorn/
+# gunicorn.ctl unless XDG_RUNTIME_DIR is set: every instance of that user, another checkout's
+# `make run` included, would share it. Nothing here uses gunicornc. Older versions ignore the name.
+control_socket_disable = True

@@ -87,5 +87,5 @@ def test_the_image_never_contains_the_env_files():
     assert ".env" in ignored and ".env.*" in ignored
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("# ") and "FROM python:3.11-slim" in dockerfile
-    assert "RUN pip install ." in dockerfile
+    assert "RUN pip install --require-hashes --no-deps -r requirements.lock" in dockerfile
     assert "USER statuspool" in dockerfile
