@@ -13,8 +13,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from apikeys import authcache, tokens
+from apikeys import authcache
 from apikeys.models import ApiKey, Status
+from statuspool import api_key_format
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
 from statuspool.crypto import digest_matches
@@ -52,7 +53,7 @@ def _credential(entry: dict) -> Credential:
         scopes=frozenset(entry["scopes"]),
         allowed_networks=tuple(entry["allowed_networks"]),
         rate_limit_identity=f"key:{entry['id']}",
-        label=tokens.display(entry["public_id"]),
+        label=api_key_format.display(entry["public_id"]),
         expires_at=entry["expires_at"],
         usage_alerts_enabled=entry["usage_alerts_enabled"],
         extra={"public_id": entry["public_id"]},
@@ -65,7 +66,7 @@ def _is_expired(expires_at: str | None) -> bool:
 
 def _refuse(public_id: str, reason: str) -> InvalidToken:
     # The public id is what the dashboard shows; the key itself never reaches a log line.
-    logger.info("API key %s refused: %s", tokens.display(public_id), reason)
+    logger.info("API key %s refused: %s", api_key_format.display(public_id), reason)
     return InvalidToken()
 
 
@@ -101,9 +102,9 @@ def _load(public_id: str, raw: str) -> dict:
 
 
 def authenticate_api_key(raw: str, request) -> Credential:
-    if not tokens.is_well_formed(raw):
+    if not api_key_format.is_well_formed(raw):
         raise InvalidToken()
-    public_id = tokens.public_id_of(raw)
+    public_id = api_key_format.public_id_of(raw)
     entry, generation = authcache.lookup(public_id)
     if entry is None:
         entry = _load(public_id, raw)

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from apikeys import tokens
+from statuspool import api_key_format
 from statuspool.crypto import digest_matches, keyed_digest
 
 SCOPES = {
@@ -55,7 +55,7 @@ class ApiKey(models.Model):
         "accounts.Account", on_delete=models.CASCADE, related_name="api_keys"
     )
     name = models.CharField(max_length=64)
-    public_id = models.CharField(max_length=tokens.PUBLIC_ID_LENGTH, unique=True)
+    public_id = models.CharField(max_length=api_key_format.PUBLIC_ID_LENGTH, unique=True)
     pepper_id = models.CharField(max_length=16)
     digest = models.CharField(max_length=64)
     scopes = models.JSONField(default=list)
@@ -95,11 +95,11 @@ class ApiKey(models.Model):
         indexes = [models.Index(fields=["account", "status"], name="apikey_account_status")]
 
     def __str__(self):
-        return f"{self.name} ({tokens.display(self.public_id)})"
+        return f"{self.name} ({api_key_format.display(self.public_id)})"
 
     # --- secret handling --------------------------------------------------------------------------
     def set_secret(self, raw: str) -> None:
-        self.public_id = tokens.public_id_of(raw)
+        self.public_id = api_key_format.public_id_of(raw)
         self.pepper_id, self.digest = keyed_digest(raw)
 
     def matches(self, raw: str) -> bool:
@@ -108,7 +108,7 @@ class ApiKey(models.Model):
     # --- state ------------------------------------------------------------------------------------
     @property
     def display_id(self) -> str:
-        return tokens.display(self.public_id)
+        return api_key_format.display(self.public_id)
 
     @property
     def is_expired(self) -> bool:

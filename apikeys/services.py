@@ -13,9 +13,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from apikeys import authcache, tokens
+from apikeys import authcache
 from apikeys.models import DEFAULT_KEY_NAME, DEFAULT_KEY_SCOPES, SCOPES, ApiKey, Status
 from audit.services import Actor, record
+from statuspool import api_key_format
 from statuspool.accounts.models import Account
 from statuspool.notifications.services import email_enqueue
 
@@ -106,7 +107,7 @@ def apikey_create(
         # must not both pass the limit (or the unique-name) check.
         Account.objects.select_for_update().filter(pk=account.pk).first()
         apikey_validate_new(account=account, name=name, scopes=scopes)
-        raw = tokens.generate()
+        raw = api_key_format.generate()
         key = ApiKey(account=account, name=name.strip(), scopes=scopes, created_by=created_by)
         key.set_secret(raw)
         key.save()
@@ -142,7 +143,7 @@ def apikey_rotate(
         if old.expires_at is not None or ApiKey.objects.filter(rotated_from=old).exists():
             raise ValidationError("This key has already been rotated; rotate its replacement.")
         now = timezone.now()
-        raw = tokens.generate()
+        raw = api_key_format.generate()
         new = ApiKey(
             account=old.account,
             name=old.name,

@@ -137,7 +137,7 @@ def key_detail(request, public_id):
             "key": key,
             "scope_descriptions": SCOPES,
             "suspends_on": services.suspension_date(key) if key.is_stale else None,
-            "requests_url": f"{reverse('audit:requests')}?key={key.public_id}",
+            "requests_url": f"{reverse('apikeys_requests:requests')}?key={key.public_id}",
         },
     )
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from audit.models import AuditEvent, RequestLog
+from audit.models import AuditEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,12 +23,3 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_email", "target_label", "actor_label"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False  # counting millions of rows on every page is not worth it
-
-
-@admin.register(RequestLog)
-class RequestLogAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "account", "credential_label", "method", "path", "status", "ip"]
-    list_filter = ["credential_kind", "method", "status"]
-    search_fields = ["credential_label", "path", "ip"]
-    date_hierarchy = "occurred_at"
-    show_full_result_count = False

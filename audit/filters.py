@@ -9,20 +9,22 @@ import re
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.module_loading import import_string
 
-from apikeys import tokens
 from audit.actions import ACTIONS
+from statuspool import api_key_format
 
-_PUBLIC_ID = re.compile(rf"^[0-9A-Za-z]{{{tokens.PUBLIC_ID_LENGTH}}}$")
+_PUBLIC_ID = re.compile(rf"^[0-9A-Za-z]{{{api_key_format.PUBLIC_ID_LENGTH}}}$")
 
 
 def parse_public_id(value: str) -> str | None:
     """Accept what people paste: ``4f8a2c91``, ``sp_live_4f8a2c91…`` or a whole key."""
     value = (value or "").strip().rstrip("…").rstrip(".")
-    if value.startswith(tokens.PREFIX):
-        value = value[len(tokens.PREFIX) :][: tokens.PUBLIC_ID_LENGTH]
+    if value.startswith(api_key_format.PREFIX):
+        value = value[len(api_key_format.PREFIX) :][: api_key_format.PUBLIC_ID_LENGTH]
     return value if _PUBLIC_ID.match(value) else None
 
 
@@ -120,15 +122,12 @@ def apply_filters(
 
 
 def _key_condition(account_id: int, public_id: str) -> Q:
-    from apikeys.models import ApiKey
-
     performed_by_key = Q(
-        actor_kind="api_key", actor_label__in=[public_id, tokens.display(public_id)]
+        actor_kind="api_key", actor_label__in=[public_id, api_key_format.display(public_id)]
     )
-    key_pk = (
-        ApiKey.objects.filter(account_id=account_id, public_id=public_id)
-        .values_list("pk", flat=True)
-        .first()
+    # The key's row id, from the app that owns keys (registered in settings: audit is below it).
+    key_pk = import_string(settings.AUDIT_API_KEY_LOOKUP)(
+        account_id=account_id, public_id=public_id
     )
     if key_pk is None:
         return performed_by_key

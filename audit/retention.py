@@ -1,4 +1,6 @@
-"""Retention: audit events and request-log rows older than AUDIT_RETENTION_DAYS are deleted.
+"""Retention of the audit trail: events older than AUDIT_RETENTION_DAYS are deleted.
+
+(``usage.retention`` runs this and the request log's purge with one cutoff, as one daily job.)
 
 AuditEvent's queryset refuses delete() by design; this module is the one explicit path that may
 remove events. It works in short transactions of a few thousand rows (no long table lock) and
@@ -7,7 +9,6 @@ stores the hash of the last one it removed as the chain's anchor, which the firs
 must chain to (audit.chain.verify_chain).
 """
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,17 +16,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from audit.models import AuditChain, AuditEvent, RequestLog
+from audit.models import AuditChain, AuditEvent
 from audit.services import lock_chain
 
 EVENT_BATCH = 2000
-REQUEST_BATCH = 5000
-
-
-@dataclass(frozen=True)
-class PurgeResult:
-    events: int
-    requests: int
 
 
 def cutoff_for(days: int | None = None):
@@ -33,11 +27,8 @@ def cutoff_for(days: int | None = None):
     return timezone.now() - timedelta(days=days or settings.AUDIT_RETENTION_DAYS)
 
 
-def expired_counts(cutoff) -> tuple[int, int]:
-    return (
-        AuditEvent.objects.filter(occurred_at__lt=cutoff).count(),
-        RequestLog.objects.filter(occurred_at__lt=cutoff).count(),
-    )
+def expired_events(cutoff) -> int:
+    return AuditEvent.objects.filter(occurred_at__lt=cutoff).count()
 
 
 def _chains_with_expired_events(cutoff) -> list[int]:
@@ -86,30 +77,3 @@ def purge_events(*, cutoff, batch_size: int = EVENT_BATCH, progress=None) -> int
             if progress is not None:
                 progress.update(deleted)
     return total
-
-
-def purge_requests(*, cutoff, batch_size: int = REQUEST_BATCH, progress=None) -> int:
-    total = 0
-    while True:
-        with transaction.atomic():
-            ids = list(
-                RequestLog.objects.filter(occurred_at__lt=cutoff)
-                .order_by()
-                .values_list("id", flat=True)[:batch_size]
-            )
-            if ids:
-                RequestLog.objects.filter(id__in=ids)._raw_delete(connection.alias)
-        total += len(ids)
-        if progress is not None:
-            progress.update(len(ids))
-        if len(ids) < batch_size:
-            return total
-
-
-def audit_purge_expired(*, days: int | None = None, progress=None) -> PurgeResult:
-    """The retention job: both the audit trail and the request log, same cutoff."""
-    cutoff = cutoff_for(days)
-    return PurgeResult(
-        events=purge_events(cutoff=cutoff, progress=progress),
-        requests=purge_requests(cutoff=cutoff, progress=progress),
-    )

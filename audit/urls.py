@@ -9,6 +9,4 @@ app_name = "audit"
 urlpatterns = [
     path("", views.audit_log, name="log"),
     path("export.csv", views.audit_log_export, name="export"),
-    path("requests/", views.key_requests, name="requests"),
-    path("requests/export.csv", views.key_requests_export, name="requests_export"),
 ]

@@ -317,8 +317,8 @@ def main() -> int:
 def _benchmark(name: str) -> int:
     from django.core.management import call_command
 
-    from audit import requestlog
     from audit.models import AuditEvent
+    from usage import requestlog
 
     call_command("migrate", verbosity=0)
     account, admin, key, raw = _fixtures()

@@ -9,7 +9,7 @@ role no longer allows a scope (the scope is dropped from the credential).
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from oauthapps import tokens
+from oauthapps import token_format
 from oauthapps.models import AccessToken
 from oauthapps.scopes import scopes_for_role
 from statuspool.accounts.models import Membership
@@ -33,7 +33,7 @@ def active_access_token(raw: str) -> AccessToken | None:
         AccessToken.objects.select_related("authorization__account", "application", "user")
         .annotate(role=_role_of_grant_user())
         .filter(
-            token_checksum=tokens.token_checksum(raw),
+            token_checksum=token_format.token_checksum(raw),
             expires__gt=timezone.now(),
             authorization__revoked_at__isnull=True,
             user__is_active=True,
@@ -56,7 +56,7 @@ def current_role(authorization) -> str | None:
 
 
 def authenticate_access_token(raw: str, request) -> Credential:
-    if not tokens.is_well_formed(raw, tokens.ACCESS_PREFIX):
+    if not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
         raise InvalidToken()  # a typo or a random string: refused without touching the database
     token = active_access_token(raw)
     if token is None:

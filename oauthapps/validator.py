@@ -4,7 +4,7 @@
   the clear is never accepted.
 * Every code and token is tied to the ``Authorization`` (user + application + account) the user
   approved on the consent screen: the consent view passes it in the oauthlib credentials as
-  ``oauth_authorization``, and the code / refresh token carries it to the tokens.
+  ``oauth_authorization``, and the code / refresh token carries it to the token_format.
 * An authorization code is kept after redemption (marked ``redeemed_at``) so a replay is
   recognised: it fails and revokes the token family the first redemption started.
 * A refresh token is refused after 30 days from its issue, when its grant was revoked, or when the
@@ -26,7 +26,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from audit.models import ActorKind
 from audit.services import Actor
-from oauthapps import services, tokens
+from oauthapps import services, token_format
 from oauthapps.authentication import active_access_token, current_role
 from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
 from oauthapps.models import AccessToken, Grant, RefreshToken
@@ -141,10 +141,10 @@ class StatusPoolValidator(OAuth2Validator):
         return refresh_token
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        if not tokens.is_well_formed(refresh_token, tokens.REFRESH_PREFIX):
+        if not token_format.is_well_formed(refresh_token, token_format.REFRESH_PREFIX):
             return False
         presented = (
-            RefreshToken.objects.filter(token_checksum=tokens.token_checksum(refresh_token))
+            RefreshToken.objects.filter(token_checksum=token_format.token_checksum(refresh_token))
             .select_related("authorization", "application")
             .order_by(F("revoked").desc(nulls_first=True))
             .first()
@@ -179,16 +179,16 @@ class StatusPoolValidator(OAuth2Validator):
 
     # --- introspection (RFC 7662) ----------------------------------------------------------------
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
-        if tokens.is_well_formed(token, tokens.ACCESS_PREFIX):
+        if token_format.is_well_formed(token, token_format.ACCESS_PREFIX):
             found = active_access_token(token)
             if found is None or found.application_id != request.client.pk:
                 return None
             allowed = set(found.scope.split()) & scopes_for_role(found.role)
             return self._claims(found, found.authorization, allowed, "access_token", found.expires)
-        if tokens.is_well_formed(token, tokens.REFRESH_PREFIX):
+        if token_format.is_well_formed(token, token_format.REFRESH_PREFIX):
             refresh = (
                 RefreshToken.objects.select_related("authorization__account", "user")
-                .filter(token_checksum=tokens.token_checksum(token), revoked__isnull=True)
+                .filter(token_checksum=token_format.token_checksum(token), revoked__isnull=True)
                 .filter(application=request.client)
                 .first()
             )

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "statuspool.notifications",
     "statuspool.onboarding",
     "audit",
+    "usage",
     "apikeys",
     "oauthapps",
 ]
@@ -193,12 +194,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(days=1),
     },
     # Moves buffered /v2 request-log entries (Redis list or spool files) into the database.
-    "audit-flush-request-log": {
-        "task": "audit.tasks.flush_request_log",
+    "usage-flush-request-log": {
+        "task": "usage.tasks.flush_request_log",
         "schedule": timedelta(seconds=5),
     },
     # Deletes audit events and request-log rows older than AUDIT_RETENTION_DAYS, in batches.
-    "audit-purge-expired": {"task": "audit.tasks.purge_expired", "schedule": timedelta(days=1)},
+    "retention-purge-expired": {
+        "task": "usage.tasks.purge_expired",
+        "schedule": timedelta(days=1),
+    },
     # Flags API keys idle for APIKEY_STALE_DAYS and emails owners (warning, then the reminder).
     "apikeys-flag-stale": {"task": "apikeys.tasks.flag_stale_keys", "schedule": timedelta(days=1)},
     # Suspends API keys idle for APIKEY_SUSPEND_DAYS whose owners were warned in time.
@@ -208,8 +212,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Writes buffered last-used data of API keys / OAuth grants and queues Usage Alerts; a run
     # that waited longer than the interval is dropped, the next one flushes the same buffer.
-    "apikeys-flush-usage": {
-        "task": "apikeys.usage_tasks.flush_usage",
+    "usage-flush-last-used": {
+        "task": "usage.tasks.flush_usage",
         "schedule": timedelta(seconds=30),
         "options": {"expires": 25},
     },
@@ -343,6 +347,13 @@ API_CREDENTIAL_AUTHENTICATORS = {
     "sp_live_": "apikeys.authentication.authenticate_api_key",
     "sp_oat_": "oauthapps.authentication.authenticate_access_token",
 }
+# The Audit Log's "key" filter asks the app that owns API keys for a key's row id.
+AUDIT_API_KEY_LOOKUP = "apikeys.lookups.key_pk_for_public_id"
+# Credential kind → what the usage flush does with its buffered last-used records (usage.writers).
+USAGE_WRITERS = {
+    "api_key": "apikeys.usage_writer.ApiKeyUsageWriter",
+    "oauth_token": "oauthapps.usage_writer.AuthorizationUsageWriter",
+}
 # Network addresses of reverse proxies whose X-Forwarded-For is believed (CIDRs, comma separated).
 TRUSTED_PROXIES = env_cidrs("TRUSTED_PROXIES")
 # Authentication results are cached this long; revocation deletes the entry everywhere at once.
@@ -400,8 +411,8 @@ OAUTH2_PROVIDER = {
     "OAUTH2_SERVER_CLASS": "oauthapps.server.AuthorizationCodeServer",
     "OAUTH2_VALIDATOR_CLASS": "oauthapps.validator.StatusPoolValidator",
     "PKCE_REQUIRED": True,
-    "ACCESS_TOKEN_GENERATOR": "oauthapps.tokens.generate_access_token",
-    "REFRESH_TOKEN_GENERATOR": "oauthapps.tokens.generate_refresh_token",
+    "ACCESS_TOKEN_GENERATOR": "oauthapps.token_format.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthapps.token_format.generate_refresh_token",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("settings/api-access/", include("apikeys.restriction_urls")),
     path("settings/", include("oauthapps.urls")),
     path("settings/audit-log/", include("audit.urls")),
+    path("settings/audit-log/", include("apikeys.exposure_urls")),
     path("oauth/", include("oauthapps.oauth_urls")),
     path(".well-known/", include("oauthapps.well_known_urls")),
     path("v2/", include("statuspool.api.urls")),

@@ -50,7 +50,7 @@ ADMIN_PAGES = [
     ("oauthapps:application_delete", lambda w: [w["app"].pk]),
     ("oauthapps:connected_list", None),
     ("audit:log", None),
-    ("audit:requests", lambda w: {"query": f"key={w['key'].public_id}"}),
+    ("apikeys_requests:requests", lambda w: {"query": f"key={w['key'].public_id}"}),
     ("accounts:team", None),
     ("accounts:security", None),
     ("accounts:password_change", None),
@@ -193,7 +193,7 @@ def test_the_walk_covers_every_settings_screen():
         "accounts:switch_account",
         "oauthapps:connected_revoke",
     }
-    downloads = {"audit:export", "audit:requests_export"}
+    downloads = {"audit:export", "apikeys_requests:requests_export"}
     elsewhere = {"accounts:twofactor_enroll"}  # test_two_factor_enrollment
     missing = []
     for namespace, (_prefix, resolver) in get_resolver().namespace_dict.items():

@@ -17,8 +17,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from apikeys import tokens
 from apikeys.models import SCOPES, ApiKey, Status
+from statuspool import api_key_format
 from statuspool.accounts.models import Membership
 from statuspool.api import throttling
 from statuspool.monitoring.models import (
@@ -36,10 +36,10 @@ ALL_SCOPES = tuple(SCOPES)
 
 def issue_key(account, scopes, *, status=Status.ACTIVE, expires_at=None, name=None):
     """A key straight in the database (no per-account limit: tests need many). (key, raw)."""
-    raw = tokens.generate()
+    raw = api_key_format.generate()
     key = ApiKey(
         account=account,
-        name=name or f"test key {tokens.public_id_of(raw)}",
+        name=name or f"test key {api_key_format.public_id_of(raw)}",
         scopes=list(scopes),
         status=status,
         expires_at=expires_at,

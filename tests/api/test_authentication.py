@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from apikeys import tokens
 from apikeys.models import Status
+from statuspool import api_key_format
 from tests.api.conftest import issue_key
 from tests.conftest import login
 
@@ -25,7 +25,7 @@ def assert_invalid_token(response, code="invalid_token"):
 
 
 def _with_checksum(payload: str) -> str:
-    return payload + tokens.checksum(payload)
+    return payload + api_key_format.checksum(payload)
 
 
 @pytest.fixture
@@ -95,14 +95,16 @@ def test_malformed_key_is_refused_without_any_query(
 
 
 def test_unknown_key_is_401(api, db):
-    assert_invalid_token(api("GET", "/v2/monitors", f"Bearer {tokens.generate()}"))
+    assert_invalid_token(api("GET", "/v2/monitors", f"Bearer {api_key_format.generate()}"))
 
 
 def test_right_public_id_with_wrong_secret_is_401(api, live_key):
     """The public id is shown in the dashboard: knowing it must not be enough."""
     _, raw = live_key
     forged = _with_checksum(raw[:16] + ("x" if raw[16] != "x" else "y") + raw[17:-6])
-    assert tokens.is_well_formed(forged) and tokens.public_id_of(forged) == tokens.public_id_of(raw)
+    assert api_key_format.is_well_formed(forged) and api_key_format.public_id_of(
+        forged
+    ) == api_key_format.public_id_of(raw)
     assert_invalid_token(api("GET", "/v2/monitors", f"Bearer {forged}"))
     # Also once the real key's result is cached.
     assert api("GET", "/v2/monitors", f"Bearer {raw}").status_code == 200

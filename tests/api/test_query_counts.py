@@ -1,6 +1,6 @@
 """The hot path's database cost, pinned: a typo costs nothing, a listed page one or two queries."""
 
-from apikeys import tokens
+from statuspool import api_key_format
 from statuspool.monitoring.models import Monitor
 from tests.api.conftest import issue_key
 
@@ -8,7 +8,7 @@ from tests.api.conftest import issue_key
 def test_typo_in_a_key_costs_zero_queries(api, account_a, django_assert_num_queries):
     _, raw = issue_key(account_a, ["monitors:read"])
     typo = raw[:-7] + ("a" if raw[-7] != "a" else "b") + raw[-6:]
-    assert not tokens.is_well_formed(typo)
+    assert not api_key_format.is_well_formed(typo)
     with django_assert_num_queries(0):
         assert api("GET", "/v2/monitors", f"Bearer {typo}").status_code == 401
 

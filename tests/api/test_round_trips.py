@@ -10,10 +10,9 @@ import redis.connection
 from django.conf import settings
 from django.core.cache import cache
 
-from apikeys import usage
-from audit import requestlog
 from statuspool.monitoring.models import Monitor
 from tests.api.conftest import issue_key
+from usage import lastused, requestlog
 
 pytestmark = pytest.mark.redis
 
@@ -52,7 +51,7 @@ def bearer(account_a):
 @pytest.fixture(autouse=True)
 def request_log():
     """The shared request-log list, empty; and no usage recorded lately by this process."""
-    usage.recently_recorded.clear()
+    lastused.recently_recorded.clear()
     client = requestlog._redis(settings.REDIS_URL)
     client.delete(requestlog.REDIS_LIST)
     yield client
@@ -86,10 +85,10 @@ def test_cold_request_makes_five(api, bearer, sent):
 
 def test_usage_due_again_joins_the_request_log_round_trip(api, bearer, sent, request_log):
     _get(api, bearer)
-    usage.usage_buffer().drain()
-    usage.recently_recorded.clear()  # the interval has passed
+    lastused.usage_buffer().drain()
+    lastused.recently_recorded.clear()  # the interval has passed
     sent.clear()
     _get(api, bearer)
     assert [trip[0] for trip in sent] == ["MGET", "EVALSHA", "MULTI"]
     assert request_log.llen(requestlog.REDIS_LIST) == 2  # both requests' entries
-    assert [record.ip for record in usage.usage_buffer().drain()] == ["198.51.100.20"]
+    assert [record.ip for record in lastused.usage_buffer().drain()] == ["198.51.100.20"]

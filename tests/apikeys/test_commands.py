@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from apikeys import tokens
 from apikeys.models import ApiKey, Status
+from statuspool import api_key_format
 from tests.apikeys.helpers import events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,9 +35,9 @@ class TestCreateApiKey:
             "monitors:read,alerts:read",
         )
         raw = lines[-1]
-        assert tokens.is_well_formed(raw)
+        assert api_key_format.is_well_formed(raw)
         assert all(raw not in line for line in lines[:-1])
-        key = ApiKey.objects.get(public_id=tokens.public_id_of(raw))
+        key = ApiKey.objects.get(public_id=api_key_format.public_id_of(raw))
         assert key.matches(raw) and key.account == account_a
         assert key.scopes == ["monitors:read", "alerts:read"] and key.created_by is None
         (event,) = events("apikey.created")
@@ -47,7 +47,7 @@ class TestCreateApiKey:
         raw = run(
             "createapikey", "--account", "Acme Monitoring", "--name", "x", "--scopes", "teams:admin"
         )[-1]
-        assert ApiKey.objects.get(public_id=tokens.public_id_of(raw)).account == account_a
+        assert ApiKey.objects.get(public_id=api_key_format.public_id_of(raw)).account == account_a
 
     @pytest.mark.parametrize(
         "args,message",
@@ -124,8 +124,8 @@ class TestListRevokeRotate:
         key, old_raw = make_key(name="deploy", scopes=["alerts:write"])
         lines = run("rotateapikey", key.public_id, "--expire-old-in", "1h")
         raw = lines[-1]
-        assert tokens.is_well_formed(raw) and raw != old_raw
-        new = ApiKey.objects.get(public_id=tokens.public_id_of(raw))
+        assert api_key_format.is_well_formed(raw) and raw != old_raw
+        new = ApiKey.objects.get(public_id=api_key_format.public_id_of(raw))
         assert new.matches(raw) and new.rotated_from == key and new.scopes == ["alerts:write"]
         key.refresh_from_db()
         assert key.expires_at is not None and "works until" in lines[0]
@@ -186,8 +186,8 @@ def test_create_then_revoke_in_separate_processes(tmp_path):
     )
     assert created.returncode == 0, created.stderr
     raw = created.stdout.rstrip("\n").split("\n")[-1]
-    assert tokens.is_well_formed(raw)
-    public_id = tokens.public_id_of(raw)
+    assert api_key_format.is_well_formed(raw)
+    public_id = api_key_format.public_id_of(raw)
 
     revoked = _manage(env, "revokeapikey", public_id, "--reason", "compromised")
     assert revoked.returncode == 0, revoked.stderr

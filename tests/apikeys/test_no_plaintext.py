@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from apikeys import tokens
 from apikeys.models import ApiKey
+from statuspool import api_key_format
 from tests.apikeys.helpers import sudo_data
 from tests.conftest import login
 
@@ -48,7 +48,7 @@ def test_no_plaintext_key_in_any_column(client, alice, account_a):
         sudo_data(alice, name="prod-monitoring-cli", scopes=["monitors:read"]),
     )
     keys.append(NEW_KEY.search(created.content.decode()).group(1))
-    first = ApiKey.objects.get(public_id=tokens.public_id_of(keys[0]))
+    first = ApiKey.objects.get(public_id=api_key_format.public_id_of(keys[0]))
     rotated = client.post(
         reverse("apikeys:rotate", args=[first.public_id]), sudo_data(alice, expire_old_in="1h")
     )
@@ -68,15 +68,15 @@ def test_no_plaintext_key_in_any_column(client, alice, account_a):
     )
     keys.append(out.getvalue().strip().split("\n")[-1])
     out = StringIO()
-    call_command("rotateapikey", tokens.public_id_of(keys[-1]), stdout=out)
+    call_command("rotateapikey", api_key_format.public_id_of(keys[-1]), stdout=out)
     keys.append(out.getvalue().strip().split("\n")[-1])
-    call_command("revokeapikey", tokens.public_id_of(keys[-1]), stdout=StringIO())
+    call_command("revokeapikey", api_key_format.public_id_of(keys[-1]), stdout=StringIO())
 
-    assert len(set(keys)) == 4 and all(tokens.is_well_formed(raw) for raw in keys)
+    assert len(set(keys)) == 4 and all(api_key_format.is_well_formed(raw) for raw in keys)
     assert ApiKey.objects.count() == 4
     assert len(list(every_column())) > 50  # the scan really covers the schema
     for raw in keys:
-        secret_part = raw[len(tokens.PREFIX) + tokens.PUBLIC_ID_LENGTH :]
+        secret_part = raw[len(api_key_format.PREFIX) + api_key_format.PUBLIC_ID_LENGTH :]
         assert places_holding(raw) == []
         assert places_holding(secret_part) == []
         for session in Session.objects.all():
@@ -86,7 +86,7 @@ def test_no_plaintext_key_in_any_column(client, alice, account_a):
 @pytest.mark.django_db
 def test_scan_finds_a_planted_key(account_a):
     """The scan is able to fail: a key written into a text column is found."""
-    raw = tokens.generate()
+    raw = api_key_format.generate()
     account_a.name = f"leak {raw}"
     account_a.save()
     assert places_holding(raw) == ["accounts_account.name"]

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import timezone
 
-from apikeys import authcache, tokens
+from apikeys import authcache
 from apikeys.models import ApiKey, Status
 from apikeys.services import (
     apikey_create,
@@ -21,6 +21,7 @@ from apikeys.services import (
     apikey_update_scopes,
 )
 from audit.models import AuditEvent
+from statuspool import api_key_format
 from tests.apikeys.helpers import events
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -41,10 +42,10 @@ class TestCreate:
             created_by=alice,
         )
         key.refresh_from_db()
-        assert tokens.is_well_formed(raw)
+        assert api_key_format.is_well_formed(raw)
         assert key.name == "prod-monitoring-cli"
         assert key.scopes == ["monitors:read", "alerts:read"]  # documentation order, no dupes
-        assert key.public_id == tokens.public_id_of(raw)
+        assert key.public_id == api_key_format.public_id_of(raw)
         assert raw not in key.digest and key.matches(raw)
         assert key.created_by == alice and key.status == Status.ACTIVE
         (event,) = events("apikey.created")

@@ -8,9 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apikeys import tokens
 from apikeys.models import ApiKey, Status
 from apikeys.services import apikey_revoke, apikey_rotate, apikey_suspend
+from statuspool import api_key_format
 from statuspool.accounts.models import Membership, Role
 from tests.apikeys.helpers import events, sudo_data
 from tests.conftest import login, make_user
@@ -183,7 +183,7 @@ class TestCreate:
         response = client.post(CREATE, data)
         assert response.status_code == 200
         raw = shown_key(response)
-        assert tokens.is_well_formed(raw)
+        assert api_key_format.is_well_formed(raw)
         assert "no-store" in response["Cache-Control"]
         page = response.content.decode()
         assert 'data-copy-target="new-key"' in page
@@ -261,7 +261,7 @@ class TestCreate:
         client.post(CREATE, data)
         data["name"] = "fixed"
         response = client.post(CREATE, data)  # same code, still unused
-        assert tokens.is_well_formed(shown_key(response))
+        assert api_key_format.is_well_formed(shown_key(response))
 
 
 # --- Detail and actions -------------------------------------------------------------------------

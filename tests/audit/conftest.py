@@ -1,27 +1,14 @@
-"""Fixtures of the audit-trail tests: events at chosen times, keys, a /v2 client, the buffer."""
+"""Fixtures of the audit-trail tests: events at chosen times (keys, /v2 and the request-log buffer:
+tests.usage.conftest)."""
 
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.conf import settings as django_settings
 from django.db import transaction
 
-from apikeys.services import apikey_create
-from audit import requestlog
 from audit.services import Actor, ActorKind, record
-
-
-@pytest.fixture(autouse=True)
-def isolated_request_log_buffer(settings, tmp_path):
-    """Each test gets its own spool folder and an empty Redis list."""
-    settings.AUDIT_REQUEST_LOG_SPOOL_DIR = str(tmp_path / "requestlog")
-    redis = requestlog._redis(django_settings.REDIS_URL) if django_settings.REDIS_URL else None
-    if redis is not None:
-        redis.delete(requestlog.REDIS_LIST)
-    yield
-    if redis is not None:
-        redis.delete(requestlog.REDIS_LIST)
+from tests.usage.conftest import bearer, isolated_request_log_buffer, make_key  # noqa: F401
 
 
 def add_event(account, action="apikey.created", *, at=None, actor=None, **fields):
@@ -52,21 +39,3 @@ def events_a(account_a):
         )
         for day in range(1, 6)
     ]
-
-
-@pytest.fixture
-def make_key():
-    def make(account, *, name="incident-key", scopes=("monitors:read",), created_by=None):
-        return apikey_create(
-            account=account,
-            name=name,
-            scopes=list(scopes),
-            actor=Actor.system(label="tests"),
-            created_by=created_by,
-        )
-
-    return make
-
-
-def bearer(raw: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}", "HTTP_USER_AGENT": "incident-cli/1.0"}

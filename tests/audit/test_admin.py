@@ -29,5 +29,5 @@ def test_the_admin_lists_events_read_only(operator, events_a):
 
 
 def test_the_request_log_is_read_only_too(operator):
-    assert operator.get("/admin/audit/requestlog/").status_code == 200
-    assert operator.get("/admin/audit/requestlog/add/").status_code == 403
+    assert operator.get("/admin/usage/requestlog/").status_code == 200
+    assert operator.get("/admin/usage/requestlog/add/").status_code == 403

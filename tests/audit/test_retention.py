@@ -8,9 +8,11 @@ import time_machine
 from django.core.management import call_command
 
 from audit.chain import verify_all, verify_chain
-from audit.models import AuditChain, AuditEvent, RequestLog
-from audit.retention import audit_purge_expired, purge_events
-from audit.tasks import purge_expired
+from audit.models import AuditChain, AuditEvent
+from audit.retention import purge_events
+from usage.models import RequestLog
+from usage.retention import retention_purge_expired
+from usage.tasks import purge_expired
 
 from .conftest import add_event
 
@@ -37,7 +39,7 @@ def test_boundary_is_365_days_to_the_second(account_a):
     old_request = request_row(account_a, NOW - RETENTION - timedelta(seconds=1))
     recent_request = request_row(account_a, NOW - RETENTION + timedelta(seconds=1))
     with time_machine.travel(NOW, tick=False):
-        result = audit_purge_expired()
+        result = retention_purge_expired()
     assert (result.events, result.requests) == (1, 1)
     assert list(AuditEvent.objects.values_list("id", flat=True)) == [kept.id]
     assert list(RequestLog.objects.values_list("id", flat=True)) == [recent_request.id]
@@ -136,14 +138,14 @@ def test_daily_task_purges_with_the_retention_setting(account_a, settings):
 
 
 def test_the_daily_job_is_scheduled(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["audit-purge-expired"]
-    assert entry["task"] == "audit.tasks.purge_expired"
+    entry = settings.CELERY_BEAT_SCHEDULE["retention-purge-expired"]
+    assert entry["task"] == "usage.tasks.purge_expired"
     assert entry["schedule"] == timedelta(days=1)
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_request_log_purge_in_batches(account_a, batch_size):
-    from audit.retention import purge_requests
+    from usage.retention import purge_requests
 
     for hours in range(7):
         request_row(account_a, NOW - RETENTION - timedelta(hours=hours + 1))

@@ -9,9 +9,9 @@ import requests
 
 from apikeys.models import ApiKey, Status
 from apikeys.services import apikey_create
-from audit import requestlog
-from audit.models import RequestLog
 from audit.services import Actor
+from usage import requestlog
+from usage.models import RequestLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

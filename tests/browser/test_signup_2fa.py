@@ -6,8 +6,8 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from apikeys import tokens
 from apikeys.models import ApiKey
+from statuspool import api_key_format
 from statuspool.accounts.models import Account, TOTPDevice, User
 from tests.browser.helpers import unused_totp_code
 
@@ -30,7 +30,7 @@ def test_signup_enroll_logout_login_with_totp(page, screenshot):
     # The default key, shown once, with the warning and a copy button.
     expect(page.get_by_role("heading", name="Welcome to StatusPool")).to_be_visible()
     key = page.locator("#api-key").inner_text().strip()
-    assert tokens.is_well_formed(key)
+    assert api_key_format.is_well_formed(key)
     expect(page.get_by_text("Never embed keys in client-side JavaScript")).to_be_visible()
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()

@@ -1,4 +1,4 @@
-"""Helpers for OAuth tests: PKCE pairs, the consent round trip, token requests, direct tokens.
+"""Helpers for OAuth tests: PKCE pairs, the consent round trip, token requests, direct token_format.
 
 ``oauth_bearer(account, scopes)`` has the signature of tests/api/conftest.py's bearer factories,
 so the /v2 scope matrix runs with OAuth access tokens too (BEARER_FACTORIES["oauth"]).
@@ -15,7 +15,7 @@ from django.utils import timezone
 from oauth2_provider.models import set_token_value
 
 from audit.services import Actor
-from oauthapps import services, tokens
+from oauthapps import services, token_format
 from oauthapps.models import AccessToken, Authorization, RefreshToken
 from oauthapps.scopes import MEMBER_SCOPES
 from statuspool.accounts.models import Membership, Role, User
@@ -108,7 +108,7 @@ def issue_tokens(app, user, account, scopes, *, expires_in=3600) -> tuple[str, s
     authorization = services.authorization_approve(
         user=user, application=app, account=account, scopes=list(scopes), actor=Actor.system("t")
     )
-    access_raw, refresh_raw = tokens.generate_access_token(), tokens.generate_refresh_token()
+    access_raw, refresh_raw = token_format.generate_access_token(), token_format.generate_refresh_token()
     access = AccessToken(
         user=user,
         application=app,

@@ -4,7 +4,7 @@ import pytest
 from django.test import RequestFactory
 
 from audit.models import AuditEvent
-from oauthapps import tokens
+from oauthapps import token_format
 from oauthapps.authentication import authenticate_access_token
 from oauthapps.models import Authorization, RefreshToken
 from statuspool.accounts.models import Membership
@@ -47,7 +47,7 @@ def test_one_query_per_request_and_none_for_a_typo(app, bob, account_a, django_a
 
 
 def test_unknown_well_formed_token_is_401(client, db):
-    response = _get(client, tokens.generate_access_token())
+    response = _get(client, token_format.generate_access_token())
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_token"
     assert "Bearer" in response["WWW-Authenticate"]

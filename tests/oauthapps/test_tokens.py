@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from oauthapps import tokens
+from oauthapps import token_format
 from oauthapps.models import AccessToken, Grant, RefreshToken
 from tests.conftest import login
 from tests.oauthapps.helpers import (
@@ -41,11 +41,11 @@ def test_code_exchange_issues_prefixed_tokens(client, app, secret, code, account
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
     assert body["scope"] == "monitors:read alerts:read"
-    assert tokens.is_well_formed(body["access_token"], tokens.ACCESS_PREFIX)
-    assert tokens.is_well_formed(body["refresh_token"], tokens.REFRESH_PREFIX)
+    assert token_format.is_well_formed(body["access_token"], token_format.ACCESS_PREFIX)
+    assert token_format.is_well_formed(body["refresh_token"], token_format.REFRESH_PREFIX)
     access = AccessToken.objects.get()
     assert access.token == ""  # only the checksum is stored
-    assert access.token_checksum == tokens.token_checksum(body["access_token"])
+    assert access.token_checksum == token_format.token_checksum(body["access_token"])
     assert access.authorization.account == account_a and access.user == alice
     assert RefreshToken.objects.get().authorization == access.authorization
     assert _v2(client, body["access_token"]).status_code == 200

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apikeys import tokens
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
+from statuspool import api_key_format
 from statuspool.accounts.models import Account, User
 from statuspool.onboarding.management.commands.createaccount import Command
 from tests.conftest import PASSWORD
@@ -40,7 +40,7 @@ def test_new_owner_with_password_from_stdin(monkeypatch):
     account = Account.objects.get(name="Ops Team")
     assert f"Account id: {account.pk}" in lines
     key = lines[-1]
-    assert tokens.is_well_formed(key)
+    assert api_key_format.is_well_formed(key)
     [stored] = ApiKey.objects.filter(account=account)
     assert stored.matches(key) and stored.name == "Default key" and stored.created_by is None
     user = User.objects.get(email="ops@example.test")
@@ -59,7 +59,7 @@ def test_existing_user_becomes_owner_without_a_password(monkeypatch, alice, acco
     )
     account = Account.objects.get(name="Second")
     assert account.plan == "enterprise" and account.owner == alice
-    assert tokens.is_well_formed(lines[-1])
+    assert api_key_format.is_well_formed(lines[-1])
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
     assert alice.memberships.count() == 2
@@ -75,7 +75,7 @@ def test_prompts_twice_when_not_reading_stdin(monkeypatch):
         "createaccount", "--name", "Prompted", "--owner-email", "p@example.test", stdout=out
     )
     assert User.objects.get(email="p@example.test").check_password(NEW_PASSWORD)
-    assert tokens.is_well_formed(out.getvalue().splitlines()[-1])
+    assert api_key_format.is_well_formed(out.getvalue().splitlines()[-1])
 
 
 def test_prompted_passwords_must_match(monkeypatch):
@@ -161,7 +161,7 @@ def test_dry_run_prints_what_would_be_created_and_writes_nothing(monkeypatch):
     )
     assert "“Default key” (monitors:read, alerts:read)" in lines[1]
     assert "Nothing was written." in lines[1]
-    assert not any(tokens.PREFIX in line for line in lines)
+    assert not any(api_key_format.PREFIX in line for line in lines)
     assert nothing_written()
 
 

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from apikeys import tokens
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
+from statuspool import api_key_format
 from statuspool.accounts.middleware import SESSION_KEY
 from statuspool.accounts.models import Account, Membership, User
 from tests.accounts.conftest import events
@@ -61,7 +61,7 @@ def test_signup_creates_everything_and_shows_the_key_once(client):
     assert key.created_by == user
 
     plaintext = response.context["api_key"]
-    assert tokens.is_well_formed(plaintext) and key.matches(plaintext)
+    assert api_key_format.is_well_formed(plaintext) and key.matches(plaintext)
     assert plaintext.encode() in response.content
     assert b'data-copy-target="api-key"' in response.content
     assert b"Never embed keys in client-side JavaScript or public repositories" in response.content

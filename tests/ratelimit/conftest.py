@@ -5,8 +5,8 @@ import time
 import pytest
 import time_machine
 
-from apikeys import tokens
 from apikeys.models import ApiKey
+from statuspool import api_key_format
 from statuspool.accounts.models import Account
 from statuspool.api import throttling
 
@@ -15,10 +15,10 @@ READ_PATH = "/v2/monitors"
 
 def issue_key(account, scopes=("monitors:read", "monitors:write"), *, networks=(), name=None):
     """A key straight in the database: (key, "Bearer …" header value)."""
-    raw = tokens.generate()
+    raw = api_key_format.generate()
     key = ApiKey(
         account=account,
-        name=name or f"key {tokens.public_id_of(raw)}",
+        name=name or f"key {api_key_format.public_id_of(raw)}",
         scopes=list(scopes),
         allowed_networks=list(networks),
     )

@@ -217,9 +217,9 @@ def three_failures(settings):
 
 
 def _guess():
-    from apikeys import tokens
+    from statuspool import api_key_format
 
-    return f"Bearer {tokens.generate()}"  # well formed, checksum right, unknown
+    return f"Bearer {api_key_format.generate()}"  # well formed, checksum right, unknown
 
 
 def test_failed_authentications_are_limited_per_address(

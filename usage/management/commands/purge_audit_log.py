@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from audit import retention
+from usage import retention
 
 
 class Command(BaseCommand):

@@ -40,9 +40,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import RequestLog
 from statuspool import geoip
 from statuspool.sharedcache import guard
+from usage.models import RequestLog
 
 logger = logging.getLogger("statuspool.audit.requestlog")
 

@@ -9,12 +9,12 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from apikeys.services import apikey_revoke
-from audit import requestlog
-from audit.models import RequestLog
 from audit.services import Actor
-from audit.tasks import flush_request_log
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.sharedcache import RedisBatch, guard, redis_of
+from usage import requestlog
+from usage.models import RequestLog
+from usage.tasks import flush_request_log
 
 from .conftest import bearer
 
@@ -171,8 +171,8 @@ def test_spool_files_are_claimed_once(account_a, settings):
 
 
 def test_the_flush_job_runs_every_few_seconds(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["audit-flush-request-log"]
-    assert entry["task"] == "audit.tasks.flush_request_log"
+    entry = settings.CELERY_BEAT_SCHEDULE["usage-flush-request-log"]
+    assert entry["task"] == "usage.tasks.flush_request_log"
     assert entry["schedule"] <= timedelta(seconds=10)
 
 

@@ -9,12 +9,15 @@ import time_machine
 
 from apikeys.models import ApiKey
 from apikeys.services import apikey_revoke
-from audit import requestlog
-from audit.models import AuditEvent, RequestLog
+from audit.models import AuditEvent
 from audit.services import Actor
 from tests.conftest import login
-
-from .conftest import bearer
+from tests.usage.conftest import (  # noqa: F401  (fixtures of the request-log buffer)
+    bearer,
+    isolated_request_log_buffer,
+)
+from usage import requestlog
+from usage.models import RequestLog
 
 URL = "/settings/audit-log/requests/"
 EXPORT = "/settings/audit-log/requests/export.csv"
@@ -40,7 +43,7 @@ def logged(key, at, *, path="/v2/monitors", ip="198.51.100.20", status=200, meth
 @pytest.fixture
 def revoked_key(account_a, make_key, alice):
     with time_machine.travel(CREATED, tick=False):
-        key, _ = make_key(account_a, name="leaked", scopes=["monitors:read", "alerts:read"])
+        key, _ = make_key(account=account_a, name="leaked", scopes=["monitors:read", "alerts:read"])
     with time_machine.travel(REVOKED, tick=False):
         apikey_revoke(
             key=key, actor=Actor.system(label="tests"), reason="compromised", revoked_by=alice
@@ -100,7 +103,7 @@ def test_invalid_window_is_explained(client, alice, revoked_key):
 
 
 def test_active_key_shows_revoke_and_rotate_steps(client, alice, account_a, make_key):
-    key, _ = make_key(account_a, name="in-use")
+    key, _ = make_key(account=account_a, name="in-use")
     login(client, alice)
     html = client.get(URL, {"key": key.public_id}).content.decode()
     assert f'href="/settings/api-access/{key.public_id}/revoke/"' in html
@@ -151,7 +154,7 @@ def test_unknown_keys_are_a_404(client, alice, value):
 
 
 def test_a_whole_key_in_the_url_is_replaced_by_its_public_id(client, alice, account_a, make_key):
-    key, raw = make_key(account_a)
+    key, raw = make_key(account=account_a, name="incident-key")
     login(client, alice)
     response = client.get(URL, {"key": raw})
     assert response.status_code == 302
@@ -163,7 +166,7 @@ def test_simulated_compromise_end_to_end(
 ):
     """Revoke, replace with the same scopes, see every request of the window, all audited."""
     with time_machine.travel(datetime(2026, 7, 1, 8, tzinfo=UTC), tick=False):
-        leaked, raw = make_key(account_a, name="deploy-bot", scopes=["monitors:read"])
+        leaked, raw = make_key(account=account_a, name="deploy-bot", scopes=["monitors:read"])
     api = client_class()
     for minute in range(3):
         with time_machine.travel(datetime(2026, 7, 2, 3, minute, tzinfo=UTC), tick=False):
@@ -240,7 +243,7 @@ def test_the_window_inputs_show_the_default_window_widened_to_whole_minutes(
 
 
 def test_summary_totals_are_capped_for_busy_keys(client, alice, revoked_key, monkeypatch):
-    from audit import exposure
+    from apikeys import exposure
 
     monkeypatch.setattr(exposure, "SUMMARY_CAP", 2)
     oldest = logged(revoked_key, CREATED + timedelta(hours=1), ip="192.0.2.1")

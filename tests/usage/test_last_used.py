@@ -10,15 +10,15 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils import timezone
 
-from apikeys import usage
 from apikeys.models import ApiKey
-from apikeys.usage_flush import usage_flush
-from apikeys.usage_tasks import flush_usage
 from oauthapps.models import Application, Authorization
 from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.signals import api_request_finished
 from statuspool.notifications.models import OutboxEmail
+from usage import lastused
+from usage.flush import usage_flush
+from usage.tasks import flush_usage
 
 GB, US, DE = "81.2.69.160", "8.8.8.8", "2a00:1450:4001::1"
 
@@ -35,7 +35,7 @@ def _fresh_limiter_state():
     throttling.guard.reset()
     throttling.local_counters.clear()
     throttling.suspects.clear()
-    usage.recently_recorded.clear()
+    lastused.recently_recorded.clear()
     yield
     throttling.guard.reset()
 
@@ -195,7 +195,7 @@ def test_no_alerts_when_the_toggle_is_off(key_and_bearer, get, settings):
     # Turning alerts on later does not replay old events: the countries are known already.
     ApiKey.objects.filter(pk=key.pk).update(usage_alerts_enabled=True)
     cache.clear()
-    usage.recently_recorded.clear()
+    lastused.recently_recorded.clear()
     get(bearer, US)
     assert usage_flush()["keys"] == 1
     assert emails() == []
@@ -213,7 +213,7 @@ def test_beat_task_flushes(key_and_bearer, get):
 def test_a_failed_flush_puts_the_records_back(key_and_bearer, get, monkeypatch):
     key, bearer = key_and_bearer
     get(bearer, GB)
-    from apikeys import usage_flush as module
+    from apikeys import usage_writer as module
 
     real = module._flush_keys
     monkeypatch.setattr(module, "_flush_keys", lambda records: 1 / 0)
@@ -273,8 +273,8 @@ def test_usage_is_not_recorded_while_the_cache_is_down(key_and_bearer, get):
 @pytest.mark.redis
 def test_redis_buffer_loses_nothing_under_concurrent_writers_and_flushes(db):
     """Writers and a drainer race; every country recorded ends up in exactly one drained batch."""
-    buffer = usage.usage_buffer()
-    assert isinstance(buffer, usage._RedisBuffer)
+    buffer = lastused.usage_buffer()
+    assert isinstance(buffer, lastused._RedisBuffer)
     members = [f"key:{n}" for n in range(20)]
     countries = [f"C{n}" for n in range(10)]
     drained: list = []
@@ -323,6 +323,6 @@ def test_one_address_is_buffered_at_most_once_per_interval(key_and_bearer, get, 
     assert usage_flush()["keys"] == 1
     key.refresh_from_db()
     assert key.last_used_ip == US
-    usage.recently_recorded.clear()  # the interval has passed
+    lastused.recently_recorded.clear()  # the interval has passed
     get(bearer, GB)
     assert usage_flush()["keys"] == 1

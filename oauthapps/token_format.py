@@ -1,6 +1,6 @@
 """OAuth token formats: ``sp_oat_`` access tokens and ``sp_ort_`` refresh tokens.
 
-The same shape as API keys (``statuspool.tokens``): 34 random base62 characters from ``secrets``
+The same shape as API keys (``statuspool.credential_format``): 34 random base62 characters from ``secrets``
 (≈ 202 bits) and a 6-character base62 CRC32 checksum of prefix + random part. The prefix lets /v2
 route a bearer value to the right authenticator and secret scanners recognise a leaked token; the
 checksum rejects a typo or a random string before any database query.
@@ -11,7 +11,7 @@ DOT calls the generators with the oauthlib request (``ACCESS_TOKEN_GENERATOR`` /
 
 import hashlib
 
-from statuspool import tokens as credential
+from statuspool import credential_format as credential
 
 ACCESS_PREFIX = "sp_oat_"
 REFRESH_PREFIX = "sp_ort_"

@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 
 from apikeys.models import Status
 from audit.filters import TimeWindowForm
-from audit.models import RequestLog
+from usage.models import RequestLog
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 

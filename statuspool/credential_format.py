@@ -1,7 +1,7 @@
 """The shape every StatusPool bearer credential shares: prefix + random base62 + CRC32 checksum.
 
-API keys (``sp_live_``, apikeys.tokens) and OAuth tokens (``sp_oat_`` / ``sp_ort_``,
-oauthapps.tokens) are a prefix, 34 random base62 characters from ``secrets`` (≈ 202 bits) and a
+API keys (``sp_live_``, statuspool.api_key_format) and OAuth tokens (``sp_oat_`` / ``sp_ort_``,
+oauthapps.token_format) are a prefix, 34 random base62 characters from ``secrets`` (≈ 202 bits) and a
 6-character checksum: CRC32 of prefix + random part, in base62, left-padded with zeros. The prefix
 routes a bearer value and lets secret scanners recognise a leak; the checksum refuses a typo or a
 random string before any database lookup.

@@ -8,9 +8,10 @@ has something to flush. Nothing touches the database. A process writes one
 (credential, address) pair at most every few seconds; a new address is written at once.
 
 Every 30 s the beat task ``flush_usage`` takes the pending set atomically (so each record is
-flushed once, whatever the number of workers) and, in one transaction per batch, writes the
-last-used columns of the keys and OAuth grants, adds new countries to ``ApiKey.seen_countries`` and
-queues the Usage Alerts of keys that have them on. Detection itself relies on atomic cache
+flushed once, whatever the number of workers) and hands each credential kind's records to the
+writer it registered (``usage.writers``): API keys write their last-used columns, add new
+countries to ``ApiKey.seen_countries`` and queue the Usage Alerts of keys that have them on; OAuth
+writes the grant's last-used time. Detection itself relies on atomic cache
 operations, and each email carries an outbox ``dedup_key``, so an alert is sent exactly once:
 
 * first request ever: the key had no ``last_used_at`` when its first record is flushed;
@@ -32,13 +33,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.dispatch import receiver
 
-from statuspool.api.credentials import Credential, CredentialKind
-from statuspool.api.signals import api_request_finished
+from statuspool.api.credentials import Credential
 from statuspool.api.throttling import state_of
 from statuspool.geoip import country_of
 from statuspool.sharedcache import CacheRedis, RedisBatch, guard, redis_of
+from usage.writers import writers
 
 logger = logging.getLogger(__name__)
 
@@ -237,10 +237,12 @@ def usage_buffer():
 
 
 def member_of(credential: Credential) -> str | None:
-    if credential.kind == CredentialKind.API_KEY:
-        return f"key:{credential.id}"
-    authorization_id = credential.extra.get("authorization_id")
-    return f"oauth:{authorization_id}" if authorization_id else None
+    """The buffer's name for the row this credential's usage belongs to (``key:12``)."""
+    writer = writers().get(credential.kind)
+    if writer is None:
+        return None
+    ident = writer.member_id(credential)
+    return f"{writer.prefix}:{ident}" if ident else None
 
 
 class _RecentlyRecorded:
@@ -278,9 +280,10 @@ recently_recorded = _RecentlyRecorded()
 def _rate_crossing(credential: Credential, request) -> dict | None:
     """The alert fields when this request is the one that first exceeded 80 % of its window."""
     state = state_of(request)
+    writer = writers().get(credential.kind)
     if (
-        credential.kind == CredentialKind.API_KEY
-        and credential.usage_alerts_enabled
+        writer is not None
+        and writer.wants_rate_alerts(credential)
         and state is not None
         and state.shared
         and state.count == rate_alert_threshold(state.limit)
@@ -320,6 +323,6 @@ def usage_record_request(
         guard.failed(exc, "usage tracking")
 
 
-@receiver(api_request_finished, dispatch_uid="apikeys.usage")
-def _on_api_request_finished(sender, credential, request, ip=None, redis_batch=None, **kwargs):
+def on_api_request_finished(sender, credential, request, ip=None, redis_batch=None, **kwargs):
+    """Receiver of statuspool.api.signals.api_request_finished (connected in UsageConfig)."""
     usage_record_request(credential=credential, request=request, ip=ip, batch=redis_batch)

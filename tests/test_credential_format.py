@@ -1,4 +1,4 @@
-"""The credential shape shared by API keys and OAuth tokens (statuspool.tokens).
+"""The credential shape shared by API keys and OAuth tokens (statuspool.credential_format).
 
 The vectors were produced by the formats as first shipped: factoring the code must never change
 what an existing key or token looks like, or every credential in the wild would stop validating.
@@ -6,9 +6,9 @@ what an existing key or token looks like, or every credential in the wild would 
 
 import pytest
 
-from apikeys import tokens as apikey_tokens
-from oauthapps import tokens as oauth_tokens
-from statuspool import tokens
+from oauthapps import token_format as oauth_tokens
+from statuspool import api_key_format as apikey_tokens
+from statuspool import credential_format as tokens
 
 VECTORS = [
     ("sp_live_", "sp_live_4f8a2c91AAAAAAAAAAAAAAAAAAAAAAAAAA4gbKcl"),

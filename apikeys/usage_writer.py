@@ -1,12 +1,11 @@
-"""Flush the usage buffer (``apikeys.usage``) to the database and queue the Usage Alerts.
+"""API keys' usage writer (``settings.USAGE_WRITERS``): last used, seen countries, Usage Alerts.
 
-Run by the beat task ``apikeys.usage_tasks.flush_usage`` every 30 seconds. Rows are locked while
-they are updated, so two overlapping flushes (or a flush and a dashboard change) cannot lose each
-other's writes, and each alert email has an outbox ``dedup_key``: retried or concurrent flushes
-cannot send one twice.
+``usage.flush.usage_flush`` (the beat task ``usage.tasks.flush_usage``, every 30 seconds) hands it
+the buffered records of API keys. Rows are locked while they are updated, so two overlapping
+flushes (or a flush and a dashboard change) cannot lose each other's writes, and each alert email
+has an outbox ``dedup_key``: retried or concurrent flushes cannot send one twice.
 """
 
-import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -14,10 +13,8 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from apikeys.models import ApiKey
-from apikeys.usage import UsageRecord, usage_buffer
 from statuspool.notifications.services import email_enqueue
-
-logger = logging.getLogger(__name__)
+from usage.lastused import UsageRecord
 
 BATCH_SIZE = 500
 KEY_FIELDS = ["last_used_at", "last_used_ip", "last_used_country", "seen_countries"]
@@ -115,6 +112,20 @@ def _apply_to_key(key: ApiKey, record: UsageRecord) -> int:
     return alerts
 
 
+class ApiKeyUsageWriter:
+    prefix = "key"
+    result_name = "keys"
+
+    def member_id(self, credential) -> int | None:
+        return credential.id
+
+    def wants_rate_alerts(self, credential) -> bool:
+        return credential.usage_alerts_enabled
+
+    def write(self, records: dict[int, UsageRecord]) -> int:
+        return _flush_keys(records)
+
+
 def _flush_keys(records: dict[int, UsageRecord]) -> int:
     alerts = 0
     ids = sorted(records)
@@ -130,43 +141,3 @@ def _flush_keys(records: dict[int, UsageRecord]) -> int:
                 alerts += _apply_to_key(key, records[key.pk])
             ApiKey.objects.bulk_update(keys, KEY_FIELDS)
     return alerts
-
-
-def _flush_grants(records: dict[int, UsageRecord]) -> None:
-    from oauthapps.models import Authorization
-
-    ids = sorted(records)
-    for start in range(0, len(ids), BATCH_SIZE):
-        with transaction.atomic():
-            grants = list(
-                Authorization.objects.select_for_update()
-                .filter(pk__in=ids[start : start + BATCH_SIZE])
-                .order_by("pk")
-                .only("pk", "last_used_at")
-            )
-            for grant in grants:
-                at = _when(records[grant.pk].at)
-                if grant.last_used_at is None or at > grant.last_used_at:
-                    grant.last_used_at = at
-            Authorization.objects.bulk_update(grants, ["last_used_at"])
-
-
-def usage_flush(*, buffer=None) -> dict[str, int]:
-    """Write everything buffered since the last flush; returns what it did (for the task log)."""
-    buffer = buffer or usage_buffer()
-    records = buffer.drain()
-    by_kind: dict[str, dict[int, UsageRecord]] = {"key": {}, "oauth": {}}
-    for record in records:
-        kind, _, ident = record.member.partition(":")
-        if kind in by_kind and ident.isdigit():
-            by_kind[kind][int(ident)] = record
-    try:
-        alerts = _flush_keys(by_kind["key"])
-        _flush_grants(by_kind["oauth"])
-    except Exception:
-        # Batches that committed are simply flushed again (writes keep the newest time, alerts
-        # are deduplicated); the ones that did not must not be lost.
-        logger.exception("usage flush failed; %d records put back for the next run", len(records))
-        buffer.restore(records)
-        raise
-    return {"keys": len(by_kind["key"]), "grants": len(by_kind["oauth"]), "alerts": alerts}

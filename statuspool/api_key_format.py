@@ -1,12 +1,12 @@
 """The API key format: ``sp_live_`` + 40 base62 characters.
 
 Layout of the 40 characters: 8-character public id, 26 more random characters, 6-character
-checksum — the shape every StatusPool credential shares (``statuspool.tokens``: 34 random
+checksum — the shape every StatusPool credential shares (``statuspool.credential_format``: 34 random
 characters from ``secrets``, ≈ 202 bits, then a base62 CRC32 of prefix + random part), so a typo or
 a random string is refused before any database lookup and secret scanners can recognise a real key.
 """
 
-from statuspool import tokens as credential
+from statuspool import credential_format as credential
 
 PREFIX = "sp_live_"
 PUBLIC_ID_LENGTH = 8

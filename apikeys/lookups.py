@@ -1,0 +1,12 @@
+"""Lookups other layers reach through settings, because they sit below apikeys (DESIGN.md "Layers")."""
+
+from apikeys.models import ApiKey
+
+
+def key_pk_for_public_id(*, account_id: int, public_id: str) -> int | None:
+    """settings.AUDIT_API_KEY_LOOKUP: the Audit Log's ``key`` filter also finds events about it."""
+    return (
+        ApiKey.objects.filter(account_id=account_id, public_id=public_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
