@@ -56,7 +56,6 @@ def _credential(entry: dict) -> Credential:
         label=api_key_format.display(entry["public_id"]),
         expires_at=entry["expires_at"],
         usage_alerts_enabled=entry["usage_alerts_enabled"],
-        extra={"public_id": entry["public_id"]},
     )
 
 

@@ -10,3 +10,8 @@ def key_pk_for_public_id(*, account_id: int, public_id: str) -> int | None:
         .values_list("pk", flat=True)
         .first()
     )
+
+
+def keys_counting_toward_limit(*, account) -> int:
+    """settings.ACCOUNT_API_KEYS_IN_USE: the allowance GET /v2/billing reports."""
+    return ApiKey.objects.for_account(account).counting_toward_limit().count()

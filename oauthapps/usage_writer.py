@@ -18,7 +18,7 @@ class AuthorizationUsageWriter:
     result_name = "grants"
 
     def member_id(self, credential) -> int | None:
-        return credential.extra.get("authorization_id")
+        return credential.authorization_id
 
     def wants_rate_alerts(self, credential) -> bool:
         return False  # Usage Alerts are a setting of API keys only

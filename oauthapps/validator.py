@@ -27,10 +27,10 @@ from oauthlib.oauth2.rfc6749 import errors
 from audit.models import ActorKind
 from audit.services import Actor
 from oauthapps import services, token_format
-from oauthapps.authentication import active_access_token, current_role
 from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
 from oauthapps.models import AccessToken, Grant, RefreshToken
 from oauthapps.scopes import order_scopes, scopes_for_role
+from oauthapps.token_lookup import active_access_token, current_role
 from statuspool.client_ip import client_ip
 
 

@@ -349,6 +349,8 @@ API_CREDENTIAL_AUTHENTICATORS = {
 }
 # The Audit Log's "key" filter asks the app that owns API keys for a key's row id.
 AUDIT_API_KEY_LOOKUP = "apikeys.lookups.key_pk_for_public_id"
+# GET /v2/billing asks it how many keys count toward the account's allowance.
+ACCOUNT_API_KEYS_IN_USE = "apikeys.lookups.keys_counting_toward_limit"
 # Credential kind → what the usage flush does with its buffered last-used records (usage.writers).
 USAGE_WRITERS = {
     "api_key": "apikeys.usage_writer.ApiKeyUsageWriter",

@@ -1,6 +1,9 @@
-"""The one credential shape every /v2 view sees on ``request.auth``, whatever authenticated it."""
+"""The one credential shape every /v2 view sees on ``request.auth``, whatever authenticated it.
 
-from dataclasses import dataclass, field
+Ids and plain values only (no model instances): it is cached between requests (API keys) and
+crosses every layer; a view that needs the Account row asks ``ApiView.account``."""
+
+from dataclasses import dataclass
 
 
 class CredentialKind:
@@ -23,17 +26,7 @@ class Credential:
     expires_at: str | None = None  # ISO 8601, when the credential stops working by itself
     usage_alerts_enabled: bool = False
     user_id: int | None = None  # the user an OAuth token acts for
-    extra: dict = field(default_factory=dict, compare=False)
-
-    @property
-    def account(self):
-        """The Account row, loaded once per request when a view needs more than its id."""
-        cached = self.extra.get("account")
-        if cached is None:
-            from statuspool.accounts.models import Account
-
-            cached = self.extra["account"] = Account.objects.get(pk=self.account_id)
-        return cached
+    authorization_id: int | None = None  # the OAuth grant a token belongs to
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

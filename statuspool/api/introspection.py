@@ -58,7 +58,7 @@ class CredentialView(ApiView):
     @extend_schema(responses=CredentialOutputSerializer, operation_id="credential_retrieve")
     def get(self, request):
         credential = self.credential
-        account = credential.account
+        account = self.account
         data = {
             "type": credential.kind,
             "label": credential.label,

@@ -14,10 +14,12 @@ Response headers that a pipeline component computes (e.g. the throttle's ``X-Rat
 """
 
 import time
+from functools import cached_property
 
 from rest_framework.generics import GenericAPIView
 from rest_framework.views import APIView
 
+from statuspool.accounts.models import Account
 from statuspool.api.credentials import Credential
 from statuspool.api.leaks import refuse_credentials_in_body, refuse_credentials_in_url
 from statuspool.api.schema import ApiAutoSchema
@@ -44,6 +46,11 @@ class ApiView(APIView):
     @property
     def credential(self) -> Credential:
         return self.request.auth
+
+    @cached_property
+    def account(self):
+        """The credential's Account row, loaded once per request for views that show it."""
+        return Account.objects.get(pk=self.credential.account_id)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -108,7 +108,10 @@ def issue_tokens(app, user, account, scopes, *, expires_in=3600) -> tuple[str, s
     authorization = services.authorization_approve(
         user=user, application=app, account=account, scopes=list(scopes), actor=Actor.system("t")
     )
-    access_raw, refresh_raw = token_format.generate_access_token(), token_format.generate_refresh_token()
+    access_raw, refresh_raw = (
+        token_format.generate_access_token(),
+        token_format.generate_refresh_token(),
+    )
     access = AccessToken(
         user=user,
         application=app,

@@ -27,11 +27,10 @@ def test_credential_is_the_grants_account_and_scopes(app, bob, account_a):
     assert credential.account_id == account_a.pk and credential.plan == "team"
     assert credential.scopes == frozenset({"monitors:read", "teams:admin"})
     assert credential.rate_limit_identity == f"oauth:{app.pk}:{account_a.pk}"
-    assert credential.extra["authorization_id"] == authorization.pk
+    assert credential.authorization_id == authorization.pk
     assert credential.label == "PagerDuty Sync"
     assert credential.user_id == bob.pk
     assert credential.expires_at
-    assert credential.account == account_a  # preloaded, no further query
 
 
 def test_one_query_per_request_and_none_for_a_typo(app, bob, account_a, django_assert_num_queries):
@@ -135,7 +134,7 @@ def test_rate_limit_bucket_is_per_application_and_account(app, alice, bob, accou
     bob_access, _ = issue_tokens(app, bob, account_a, ["monitors:read"])
     alices = authenticate_access_token(alice_access, request)
     bobs = authenticate_access_token(bob_access, request)
-    assert alices.extra["authorization_id"] != bobs.extra["authorization_id"]
+    assert alices.authorization_id != bobs.authorization_id
     assert alices.rate_limit_identity == bobs.rate_limit_identity
 
     Membership.objects.create(user=bob, account=account_b, role="admin")

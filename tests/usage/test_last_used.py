@@ -244,7 +244,7 @@ def test_oauth_grant_last_used_is_buffered_too(alice, account_a):
         plan="team",
         scopes=frozenset({"monitors:read"}),
         rate_limit_identity=f"oauth:{application.pk}:{account_a.pk}",
-        extra={"authorization_id": grant.pk},
+        authorization_id=grant.pk,
     )
     request = RequestFactory().get("/v2/monitors")
     api_request_finished.send(
