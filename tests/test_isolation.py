@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from audit import requestlog
+from usage import requestlog
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 # Keys "another process" (a make run, another engineer's suite) keeps in the same database.
