@@ -17,6 +17,10 @@ from django.db import connection
 
 from statuspool.accounts.models import Account, Membership, Role, TOTPDevice, User
 
+# The /v2 fixtures (bearer credentials of every kind, seeded accounts, a JSON client), for the
+# endpoint tests that live with their app (tests/monitoring/test_api_*.py, tests/apikeys/test_api.py…).
+pytest_plugins = ["tests.api.fixtures"]
+
 PASSWORD = "correct horse battery staple"
 
 

@@ -1,6 +1,6 @@
 """The /v2 scope matrix as data: every route, the scope it needs, a valid body, the success status.
 
-Path templates name seeded objects (``tests.api.conftest.Seeded.ids``): {monitor}, {incident},
+Path templates name seeded objects (``tests.api.fixtures.Seeded.ids``): {monitor}, {incident},
 {channel}, {rule}, {member}, {key}. ``test_resolver`` checks that this table covers every
 authenticated /v2 route and method the URL resolver knows, so a new endpoint cannot skip the matrix.
 """

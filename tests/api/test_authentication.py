@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apikeys.models import Status
 from statuspool import api_key_format
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 from tests.conftest import login
 
 WWW_AUTHENTICATE = 'Bearer realm="StatusPool", error="invalid_token"'

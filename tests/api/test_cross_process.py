@@ -18,7 +18,7 @@ from django.db import connection
 from apikeys import authcache
 from apikeys.models import Status
 from audit.models import AuditEvent
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import pytest
 
 from statuspool.monitoring import api as monitoring_api
 from statuspool.monitoring.models import Monitor
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ and nothing of theirs changes. Lists and related ids stay inside the credential'
 import pytest
 
 from statuspool.monitoring.models import AlertRule
-from tests.api.conftest import ALL_SCOPES, error_code, snapshot
+from tests.api.fixtures import ALL_SCOPES, error_code, snapshot
 from tests.api.routes import OBJECT_ROUTES
 
 

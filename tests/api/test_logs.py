@@ -4,7 +4,7 @@ import logging
 
 from apikeys.models import Status
 from statuspool.monitoring import api as monitoring_api
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 
 _FORMAT = logging.Formatter("%(name)s %(levelname)s %(message)s")
 

@@ -2,7 +2,7 @@
 
 from statuspool import api_key_format
 from statuspool.monitoring.models import Monitor
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 
 
 def test_typo_in_a_key_costs_zero_queries(api, account_a, django_assert_num_queries):

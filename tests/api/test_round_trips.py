@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from statuspool.monitoring.models import Monitor
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 from usage import lastused, requestlog
 
 pytestmark = pytest.mark.redis

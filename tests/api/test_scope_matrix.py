@@ -3,7 +3,7 @@ refused write changes nothing. Runs once per credential kind (``make_bearer``)."
 
 import pytest
 
-from tests.api.conftest import ALL_SCOPES, error_code, snapshot
+from tests.api.fixtures import ALL_SCOPES, error_code, snapshot
 from tests.api.routes import ROUTES
 
 

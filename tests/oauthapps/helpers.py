@@ -1,6 +1,6 @@
 """Helpers for OAuth tests: PKCE pairs, the consent round trip, token requests, direct token_format.
 
-``oauth_bearer(account, scopes)`` has the signature of tests/api/conftest.py's bearer factories,
+``oauth_bearer(account, scopes)`` has the signature of tests/api/fixtures.py's bearer factories,
 so the /v2 scope matrix runs with OAuth access tokens too (BEARER_FACTORIES["oauth"]).
 """
 

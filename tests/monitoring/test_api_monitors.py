@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from statuspool.monitoring.models import Incident, Monitor
-from tests.api.conftest import error_code, issue_key
+from tests.api.fixtures import error_code, issue_key
 
 
 @pytest.fixture

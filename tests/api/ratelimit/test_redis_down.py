@@ -13,7 +13,7 @@ from apikeys import authcache
 from apikeys.models import ApiKey, Status
 from statuspool import sharedcache
 from statuspool.api import throttling
-from tests.ratelimit.conftest import issue_key, rate_headers
+from tests.api.ratelimit.conftest import issue_key, rate_headers
 
 # Counting tests must not straddle a window edge.
 pytestmark = pytest.mark.usefixtures("steady_window")

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from statuspool.monitoring.models import AlertDispatch, AlertRule, NotificationChannel
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 
 SLACK = "https://hooks.slack.example/T000/B000/very-secret-token"
 ROUTING_KEY = "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey12"

@@ -1,4 +1,5 @@
-"""Fixtures for the /v2 tests: bearer credentials of any kind, seeded account data, a JSON client.
+"""Fixtures for the /v2 tests (a plugin of tests/conftest.py, so endpoint tests can live with their
+app): bearer credentials of any kind, seeded account data, a JSON client.
 
 ``make_bearer(account, scopes)`` returns an ``Authorization`` header value for a credential of the
 parametrized kind, acting for ``account`` with exactly ``scopes``. Tests that take it run once per

@@ -12,7 +12,7 @@ from audit.services import Actor
 from statuspool import sharedcache
 from statuspool.api.authentication import BearerCredentialAuthentication
 from statuspool.sharedcache import guard
-from tests.api.conftest import error_code, issue_key
+from tests.api.fixtures import error_code, issue_key
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from apikeys.models import ApiKey
 from statuspool import sharedcache
 from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
-from tests.ratelimit.conftest import issue_key, rate_headers
+from tests.api.ratelimit.conftest import issue_key, rate_headers
 
 # Counting tests must not straddle a window edge.
 pytestmark = pytest.mark.usefixtures("steady_window")

@@ -17,8 +17,8 @@ import pytest
 from django.db import connection
 from django_ratelimit.core import _get_window
 
-from tests.ratelimit.conftest import issue_key
-from tests.ratelimit.fire import fire
+from tests.api.ratelimit.conftest import issue_key
+from tests.api.ratelimit.fire import fire
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,7 @@ def _wait_for_fresh_window(*identities, needed=30):
 def _fire_from_two_processes(url, bearer, count, method="GET"):
     """Half the requests from a second process, half from threads of this one, concurrently."""
     other = subprocess.Popen(
-        [sys.executable, "-m", "tests.ratelimit.fire", url, bearer, str(count // 2), "8", method],
+        [sys.executable, "-m", "tests.api.ratelimit.fire", url, bearer, str(count // 2), "8", method],
         cwd=ROOT, stdout=subprocess.PIPE,
     )  # fmt: skip
     here: list[dict] = []

@@ -4,7 +4,7 @@ import pytest
 
 from apikeys.restriction_services import apikey_set_allowed_networks
 from audit.services import Actor
-from tests.ratelimit.conftest import issue_key, rate_headers
+from tests.api.ratelimit.conftest import issue_key, rate_headers
 
 NETWORKS = ["203.0.113.0/24", "2001:db8:abcd::/48"]
 

@@ -1,6 +1,6 @@
 """A bounded concurrent HTTP client for the cross-process tests, usable as a separate process:
 
-python -m tests.ratelimit.fire URL BEARER COUNT THREADS [METHOD]   → JSON list on stdout
+python -m tests.api.ratelimit.fire URL BEARER COUNT THREADS [METHOD]   → JSON list on stdout
 """
 
 import http.client
