@@ -21,7 +21,7 @@ from tests.api.ratelimit.conftest import issue_key
 from tests.api.ratelimit.fire import fire
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _free_port() -> int:
