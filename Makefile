@@ -33,10 +33,12 @@ migrate: install .env
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-# Dashboard + API on http://127.0.0.1:8000, with a Celery worker and beat beside it.
+# Dashboard + API on http://127.0.0.1:$(PORT) (make run PORT=8001), with a Celery worker and beat,
+# all three supervised (supervisord.conf).
+PORT ?= 8000
 run: seed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@bash .ci/serve
+	@PORT=$(PORT) bash .ci/serve
 
 # Persistent connections would outlive live_server threads and block test-database teardown.
 test: install .env

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "statuspool.monitoring",
     "statuspool.notifications",
     "statuspool.onboarding",
+    "statuspool.health",
     "audit",
     "usage",
     "apikeys",
@@ -96,6 +97,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz first: container healthchecks call it by address, before ALLOWED_HOSTS and redirects.
+    "statuspool.health.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -182,9 +185,16 @@ else:
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
+        # Exchange bindings; kombu's default is "control" in the working directory (the checkout).
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat records each tick for `manage.py health` / `/healthz` (statuspool/health/beat.py).
+CELERY_BEAT_SCHEDULER = "statuspool.health.beat:HeartbeatScheduler"
+# Unhealthy when beat's last tick is older than this, or an email has been due for longer than that.
+HEALTH_BEAT_MAX_AGE = env_int("HEALTH_BEAT_MAX_AGE", 60, minimum=10)
+HEALTH_OUTBOX_MAX_DELAY = env_int("HEALTH_OUTBOX_MAX_DELAY", 600, minimum=30)
 # The one place the periodic jobs are defined.
 CELERY_BEAT_SCHEDULE = {
     # Deletes expired authorization codes and OAuth tokens; keeps spent refresh tokens for reuse

@@ -142,6 +142,9 @@ def test_demo_login_help_prints_everything_needed_to_log_in():
     assert f"Code right now:    {current_code}" in output
     assert f"pyotp.TOTP('{secret}').now()" in output
     assert "http://" in output
+    # Where to get an API key (the seeded key's secret was shown once, by seed_demo).
+    assert "/settings/api-access/" in output
+    assert f'createapikey --account "{demo.DEMO_ACCOUNT_NAME}"' in output
 
 
 def test_demo_login_help_says_when_the_demo_data_is_missing():

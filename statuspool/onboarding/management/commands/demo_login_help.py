@@ -48,4 +48,15 @@ class Command(BaseCommand):
             ]
         others = [email for email, *_ in demo.DEMO_PEOPLE if email != user.email]
         lines.append(f"  Also in the team (same password, no 2FA yet): {', '.join(others)}")
+        # The demo key's secret was printed once by seed_demo and is stored only as a digest, so
+        # the way to a working key is always a new one.
+        account = demo.demo_account()
+        lines += [
+            "",
+            f"API keys: log in, then API Access ({settings.SITE_URL}{reverse('apikeys:list')}) →",
+            "  Create key; the key is shown once. Or from a shell:",
+            f'    python manage.py createapikey --account "{account.name}" --name "my script"'
+            " --scopes monitors:read",
+            f"  then: curl -H 'Authorization: Bearer sp_live_…' {settings.SITE_URL}/v2/monitors",
+        ]
         self.stdout.write("\n".join(lines) + "\n")
