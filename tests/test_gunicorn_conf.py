@@ -15,7 +15,7 @@ def test_access_log_has_the_path_without_query_string_or_referer():
 
 
 def test_every_gunicorn_invocation_uses_the_shared_config():
-    for path in (ROOT / ".ci" / "serve", ROOT / "docker-compose.yml"):
+    for path in (ROOT / "supervisord.conf", ROOT / "docker-compose.yml"):
         text = path.read_text()
         assert "python:statuspool.gunicorn_conf" in text, path
         assert "--access-logformat" not in text and "--access-logfile" not in text, path
