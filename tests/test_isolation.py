@@ -80,7 +80,8 @@ def test_the_suite_has_its_own_var_dir_outside_the_checkout():
 
 
 def test_a_spooled_request_log_entry_lands_in_the_sessions_var_dir(settings):
-    settings.REDIS_URL = None  # as without Redis: the entry is spooled to disk
+    # As without Redis: the entry is spooled to disk.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert not getattr(settings, "AUDIT_REQUEST_LOG_SPOOL_DIR", None)
     checkout_spool = CHECKOUT / "var" / "requestlog"
     before = (

@@ -4,10 +4,11 @@ Nothing is written to the database on the request's own path. The receiver of
 ``api_request_finished`` appends one JSON line to a buffer, and ``flush`` (a Celery beat task every
 few seconds, also callable directly) moves the buffer into RequestLog with bulk inserts:
 
-- With Redis (REDIS_URL, production): RPUSH onto one list shared by every web process; the flush
-  takes a batch with LRANGE+LTRIM in one MULTI, so two flushers never take the same entries. On a
-  /v2 request the RPUSH rides in the request's ``RedisBatch`` (one round trip with the usage
-  buffer's write) when the batch's Redis is REDIS_URL's.
+- With Redis (REDIS_URL, production): RPUSH onto one list shared by every web process, through
+  the one Redis client of the project (the shared cache's, ``statuspool.sharedcache.redis_of``,
+  which the last-used buffer uses too); the flush takes a batch with LRANGE+LTRIM in one MULTI,
+  so two flushers never take the same entries. On a /v2 request the RPUSH rides in the request's
+  ``RedisBatch`` (one round trip with the last-used buffer's write).
 - Without Redis (embedded default): a spool file per web process under VAR_DIR/requestlog. The
   embedded mode runs the web server and the Celery worker as separate processes, so a buffer in
   the web process's memory could only be flushed by the web process itself, on a request thread
@@ -33,15 +34,15 @@ import socket
 import time
 import uuid
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 
 from statuspool import geoip
-from statuspool.sharedcache import guard
+from statuspool.sharedcache import guard, redis_of
 from usage.models import RequestLog
 
 logger = logging.getLogger("statuspool.audit.requestlog")
@@ -94,11 +95,10 @@ def on_api_request_finished(
 
 
 # --- the two buffers -------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _redis(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.5)
+def _redis():
+    """The shared cache's Redis client, or None when the default cache is not Redis."""
+    shared = redis_of(caches["default"])
+    return shared.client if shared is not None else None
 
 
 def spool_dir() -> Path:
@@ -130,26 +130,26 @@ def _spool_append(line: bytes) -> None:
 
 
 def push(entry: dict, batch=None) -> None:
-    """Buffer one entry: in ``batch`` (a ``RedisBatch`` on REDIS_URL's Redis), else now."""
+    """Buffer one entry: in ``batch`` (the request's ``RedisBatch``), else now."""
     line = json.dumps(entry, separators=(",", ":"))
-    redis_url = settings.REDIS_URL
-    if redis_url and guard.available():
-        if batch is not None and batch.location == redis_url:
+    if guard.available():
+        if batch is not None:
             batch.add(
                 lambda pipe: pipe.rpush(REDIS_LIST, line),
                 on_error=lambda: _spool_append(line.encode() + b"\n"),
             )
             return
-        try:
-            _redis(redis_url).rpush(REDIS_LIST, line)
-            return
-        except Exception as error:  # redis.RedisError, OSError: keep the entry locally
-            guard.failed(error, "request logging")
+        client = _redis()
+        if client is not None:
+            try:
+                client.rpush(REDIS_LIST, line)
+                return
+            except Exception as error:  # redis.RedisError, OSError: keep the entry locally
+                guard.failed(error, "request logging")
     _spool_append(line.encode() + b"\n")
 
 
-def _take_from_redis(limit: int) -> list[str]:
-    client = _redis(settings.REDIS_URL)
+def _take_from_redis(client, limit: int) -> list[str]:
     with client.pipeline(transaction=True) as pipe:
         pipe.lrange(REDIS_LIST, 0, limit - 1)
         pipe.ltrim(REDIS_LIST, limit, -1)
@@ -157,9 +157,9 @@ def _take_from_redis(limit: int) -> list[str]:
     return [item.decode() if isinstance(item, bytes) else item for item in items]
 
 
-def _give_back_to_redis(lines: list[str]) -> None:
+def _give_back_to_redis(client, lines: list[str]) -> None:
     if lines:
-        _redis(settings.REDIS_URL).lpush(REDIS_LIST, *reversed(lines))
+        client.lpush(REDIS_LIST, *reversed(lines))
 
 
 def _claim_spool_files() -> list[Path]:
@@ -222,16 +222,16 @@ def _insert(lines: list[str], country_of) -> int:
     return len(rows)
 
 
-def _flush_redis(max_entries: int, country_of) -> int:
+def _flush_redis(client, max_entries: int, country_of) -> int:
     written = 0
     while written < max_entries:
-        lines = _take_from_redis(min(TAKE_BATCH, max_entries - written))
+        lines = _take_from_redis(client, min(TAKE_BATCH, max_entries - written))
         if not lines:
             break
         try:
             written += _insert(lines, country_of)
         except Exception:
-            _give_back_to_redis(lines)
+            _give_back_to_redis(client, lines)
             raise
     return written
 
@@ -243,9 +243,10 @@ def flush(*, max_entries: int = 100_000) -> int:
     # Looked up at flush time, off the request path; geoip caches per address and never raises.
     country_of = geoip.country_of
     written = 0
-    if settings.REDIS_URL:
+    client = _redis()
+    if client is not None:
         try:
-            written += _flush_redis(max_entries, country_of)
+            written += _flush_redis(client, max_entries, country_of)
         except redis.RedisError as error:
             logger.warning("request log: Redis unavailable during flush (%s)", error)
     for path in _claim_spool_files():
@@ -258,9 +259,10 @@ def flush(*, max_entries: int = 100_000) -> int:
 def pending_in_buffer() -> int:
     """How many entries wait for the next flush (for tests and operators)."""
     waiting = 0
-    if settings.REDIS_URL:
+    client = _redis()
+    if client is not None:
         try:
-            waiting += _redis(settings.REDIS_URL).llen(REDIS_LIST)
+            waiting += client.llen(REDIS_LIST)
         except Exception as error:
             logger.warning("request log: Redis unavailable (%s)", error)
     folder = spool_dir()

@@ -7,7 +7,6 @@ Lua call) and the request log (RPUSH; the usage buffer's MULTI joins it when it 
 
 import pytest
 import redis.connection
-from django.conf import settings
 from django.core.cache import cache
 
 from statuspool.monitoring.models import Monitor
@@ -52,7 +51,7 @@ def bearer(account_a):
 def request_log():
     """The shared request-log list, empty; and no usage recorded lately by this process."""
     lastused.recently_recorded.clear()
-    client = requestlog._redis(settings.REDIS_URL)
+    client = requestlog._redis()
     client.delete(requestlog.REDIS_LIST)
     yield client
     client.delete(requestlog.REDIS_LIST)

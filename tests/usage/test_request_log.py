@@ -4,7 +4,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
@@ -16,7 +15,7 @@ from usage import requestlog
 from usage.models import RequestLog
 from usage.tasks import flush_request_log
 
-from .conftest import bearer
+from .conftest import WITHOUT_REDIS, bearer, dead_redis
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +141,7 @@ def test_flush_adds_the_country_and_survives_a_malformed_entry(account_a, monkey
 
 
 def test_spool_files_are_claimed_once(account_a, settings):
-    settings.REDIS_URL = ""
+    settings.CACHES = WITHOUT_REDIS
     requestlog.push(
         requestlog.entry_for(
             credential=_credential(account_a),
@@ -181,7 +180,7 @@ def test_with_redis_entries_wait_in_a_shared_list(client, account_a, make_key):
     key, raw = make_key(account_a)
     client.get("/v2/monitors", **bearer(raw))
     client.get("/v2/monitors", **bearer(raw))
-    redis = requestlog._redis(django_settings.REDIS_URL)
+    redis = requestlog._redis()
     assert redis.llen(requestlog.REDIS_LIST) == 2
     assert not list(requestlog.spool_dir().glob("*.jsonl"))
     assert requestlog.flush() == 2
@@ -191,7 +190,7 @@ def test_with_redis_entries_wait_in_a_shared_list(client, account_a, make_key):
 
 @pytest.mark.redis
 def test_without_reachable_redis_entries_are_spooled_and_flushed(account_a, settings):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.CACHES = dead_redis()  # nothing listens there
     requestlog.on_api_request_finished(
         sender=None,
         credential=_credential(account_a),
@@ -209,7 +208,7 @@ def test_an_entry_whose_batch_cannot_be_sent_is_spooled(account_a, settings):
     """On a /v2 request the entry waits in the request's Redis batch; if that round trip fails,
     the entry goes to the spool file instead of being lost."""
     dead = "redis://127.0.0.1:1/0"
-    settings.REDIS_URL = dead
+    settings.CACHES = dead_redis(dead)
     backend = RedisCache(dead, {"OPTIONS": {"socket_connect_timeout": 0.25}})
     batch = RedisBatch(redis_of(backend), dead)
     requestlog.on_api_request_finished(
@@ -232,10 +231,10 @@ def test_an_entry_whose_batch_cannot_be_sent_is_spooled(account_a, settings):
 def test_while_redis_is_known_down_entries_are_spooled_without_asking_it(
     account_a, settings, monkeypatch
 ):
-    settings.REDIS_URL = "redis://127.0.0.1:6379/0"  # configured, but this process saw it fail
+    # Configured and answering, but this process saw it fail a moment ago.
     guard.failed(ConnectionError("down"), "test")
 
-    def unreachable(url):
+    def unreachable():
         raise AssertionError("Redis was asked while the breaker was open")
 
     monkeypatch.setattr(requestlog, "_redis", unreachable)
