@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from apikeys import services
-from apikeys.models import SCOPES
+from statuspool.scopes import SCOPES
 
 # Labels are the documentation's sentences; templates show the scope string beside them.
 SCOPE_CHOICES = list(SCOPES.items())

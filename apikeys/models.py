@@ -10,13 +10,6 @@ from django.utils import timezone
 from statuspool import api_key_format
 from statuspool.crypto import digest_matches, keyed_digest
 
-SCOPES = {
-    "monitors:read": "List and view monitor status, uptime history, and incident logs.",
-    "monitors:write": "Create, update, and delete monitors and check configurations.",
-    "alerts:read": "Retrieve alert rules, notification channels, and dispatch history.",
-    "alerts:write": "Modify alert thresholds and notification preferences.",
-    "teams:admin": "Manage team members, roles, and billing details.",
-}
 DEFAULT_KEY_NAME = "Default key"
 DEFAULT_KEY_SCOPES = ["monitors:read", "alerts:read"]
 

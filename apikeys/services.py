@@ -14,11 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apikeys import authcache
-from apikeys.models import DEFAULT_KEY_NAME, DEFAULT_KEY_SCOPES, SCOPES, ApiKey, Status
+from apikeys.models import DEFAULT_KEY_NAME, DEFAULT_KEY_SCOPES, ApiKey, Status
 from audit.services import Actor, record
 from statuspool import api_key_format
 from statuspool.accounts.models import Account
 from statuspool.notifications.services import email_enqueue
+from statuspool.scopes import SCOPES, order_scopes
 
 # How long a rotated-out key keeps working ("now" revokes it in the same transaction).
 EXPIRY_CHOICES = {
@@ -27,11 +28,6 @@ EXPIRY_CHOICES = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
 }
-
-
-def _ordered_scopes(scopes) -> list[str]:
-    order = list(SCOPES)
-    return sorted(set(scopes), key=lambda s: order.index(s) if s in order else len(order))
 
 
 def _validate_scopes(scopes: list[str]) -> None:
@@ -101,7 +97,7 @@ def apikey_create(
     *, account, name: str, scopes: list[str], actor: Actor, created_by=None
 ) -> tuple[ApiKey, str]:
     """Create a key; returns (key, plaintext). The plaintext exists only in the return value."""
-    scopes = _ordered_scopes(scopes)
+    scopes = order_scopes(scopes)
     with transaction.atomic():
         # Serialise key creation per account: two admins creating the 4th key at the same moment
         # must not both pass the limit (or the unique-name) check.
@@ -252,7 +248,7 @@ def apikey_update_scopes(
 ) -> ApiKey:
     """``may_add=False``: the caller confirmed only a narrowing (no sudo), so a scope that another
     admin removed meanwhile is not silently granted back."""
-    scopes = _ordered_scopes(scopes)
+    scopes = order_scopes(scopes)
     _validate_scopes(scopes)
     with transaction.atomic():
         locked = lock_key(key)

@@ -15,10 +15,11 @@ from django.views.decorators.http import require_POST
 
 from apikeys import services
 from apikeys.forms import ApiKeyCreateForm, RevokeForm, RotateForm, ScopesForm
-from apikeys.models import SCOPES, ApiKey, Status
+from apikeys.models import ApiKey, Status
 from audit.services import Actor
 from statuspool.accounts.decorators import team_admin_required
 from statuspool.accounts.sudo import SudoForm, sudo_confirm
+from statuspool.scopes import SCOPES
 
 # Where the documentation's curl example points, relative to the host the admin is using.
 CURL_PATH = "/v2/monitors"

@@ -25,7 +25,7 @@ from oauth2_provider.models import (
 )
 
 from oauthapps import hashers
-from oauthapps.scopes import order_scopes
+from statuspool.scopes import order_scopes
 
 CODE_DIGEST_PREFIX = "sha256$"
 

@@ -13,13 +13,8 @@ MEMBER_SCOPES = frozenset({"monitors:read", "alerts:read"})
 
 
 def all_scopes() -> dict[str, str]:
-    """Scope → the documentation's description, in the documentation's order."""
+    """Scope → description, as django-oauth-toolkit is configured (settings: the one catalog)."""
     return settings.OAUTH2_PROVIDER["SCOPES"]
-
-
-def order_scopes(scopes) -> list[str]:
-    known = list(all_scopes())
-    return sorted(set(scopes), key=lambda s: known.index(s) if s in known else len(known))
 
 
 def scopes_for_role(role: str | None) -> frozenset[str]:
@@ -28,8 +23,3 @@ def scopes_for_role(role: str | None) -> frozenset[str]:
     if role == Role.MEMBER:
         return MEMBER_SCOPES
     return frozenset()
-
-
-def describe(scopes) -> list[tuple[str, str]]:
-    descriptions = all_scopes()
-    return [(scope, descriptions.get(scope, "")) for scope in order_scopes(scopes)]

@@ -13,7 +13,7 @@ from oauth2_provider.generators import generate_client_secret
 
 from audit.services import Actor, record
 from oauthapps.models import AccessToken, Application, Authorization, Grant, RefreshToken
-from oauthapps.scopes import order_scopes
+from statuspool.scopes import order_scopes
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,10 @@ from audit.services import Actor
 from oauthapps import services, token_format
 from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
 from oauthapps.models import AccessToken, Grant, RefreshToken
-from oauthapps.scopes import order_scopes, scopes_for_role
+from oauthapps.scopes import scopes_for_role
 from oauthapps.token_lookup import active_access_token, current_role
 from statuspool.client_ip import client_ip
+from statuspool.scopes import order_scopes
 
 
 def _actor_for(request, application) -> Actor:

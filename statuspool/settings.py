@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from statuspool import scopes
 from statuspool.env import (
     env_bool,
     env_choice,
@@ -410,13 +411,7 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauthapps.RefreshToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauthapps.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauthapps.IDToken"
 OAUTH2_PROVIDER = {
-    "SCOPES": {
-        "monitors:read": "List and view monitor status, uptime history, and incident logs.",
-        "monitors:write": "Create, update, and delete monitors and check configurations.",
-        "alerts:read": "Retrieve alert rules, notification channels, and dispatch history.",
-        "alerts:write": "Modify alert thresholds and notification preferences.",
-        "teams:admin": "Manage team members, roles, and billing details.",
-    },
+    "SCOPES": dict(scopes.SCOPES),  # the one catalog (statuspool/scopes.py)
     # A client that asks for no scope gets the least: read access to monitors.
     "DEFAULT_SCOPES": ["monitors:read"],
     # Authorization code + refresh token only, PKCE S256 only (oauthapps/server.py).

@@ -33,7 +33,8 @@ from oauthlib.oauth2.rfc6749 import errors
 from audit.services import Actor
 from oauthapps import services
 from oauthapps.forms import ConsentForm
-from oauthapps.scopes import MEMBER_SCOPES, describe, scopes_for_role
+from oauthapps.scopes import MEMBER_SCOPES, scopes_for_role
+from statuspool.scopes import describe
 
 ERROR_HELP = [
     (errors.MissingClientIdError, "The request does not name an application (client_id)."),

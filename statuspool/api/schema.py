@@ -8,6 +8,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
+from statuspool.scopes import SCOPES
+
 _UNDECLARED = object()
 
 
@@ -37,7 +39,8 @@ class BearerCredentialScheme(OpenApiAuthenticationExtension):
             "description": (
                 "Send an API key or an OAuth 2.0 access token as `Authorization: Bearer …`. "
                 "Credentials in the URL or the request body are refused. Each operation lists "
-                "the scope it needs."
+                "the scope it needs. Scopes:\n\n"
+                + "\n".join(f"- `{name}`: {text}" for name, text in SCOPES.items())
             ),
         }
 
@@ -66,7 +69,7 @@ class ApiAutoSchema(AutoSchema):
         if scope is _UNDECLARED:
             return description
         needs = (
-            f"**Required scope:** `{scope}`"
+            f"**Required scope:** `{scope}` ({SCOPES.get(scope, '')})"
             if scope
             else "**Required scope:** none (any valid credential)"
         )

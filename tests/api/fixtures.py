@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from apikeys.models import SCOPES, ApiKey, Status
+from apikeys.models import ApiKey, Status
 from statuspool import api_key_format
 from statuspool.accounts.models import Membership
 from statuspool.api import throttling
@@ -30,6 +30,7 @@ from statuspool.monitoring.models import (
     NotificationChannel,
     UptimeDay,
 )
+from statuspool.scopes import SCOPES
 from tests.oauthapps.helpers import oauth_bearer
 
 ALL_SCOPES = tuple(SCOPES)

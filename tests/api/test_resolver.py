@@ -6,8 +6,8 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, include, path
 
-from apikeys.models import SCOPES
 from statuspool.api.views import ApiView
+from statuspool.scopes import SCOPES
 from tests.api.routes import ROUTES
 
 HANDLERS = ("get", "post", "put", "patch", "delete")

@@ -2,10 +2,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from apikeys.management.helpers import messages_of
-from apikeys.models import SCOPES
 from apikeys.services import apikey_create, apikey_validate_new
 from audit.services import Actor
 from statuspool.accounts.management.arguments import account_from
+from statuspool.scopes import SCOPES
 
 
 class Command(BaseCommand):
