@@ -206,12 +206,14 @@ def authorization_revoke(*, authorization: Authorization, actor: Actor, reason: 
         authorization.revoked_at = locked.revoked_at
 
 
-def authorizations_revoke_for_membership(*, user_id, account_id, actor: Actor) -> int:
-    """Someone left an account: their grants there end with the membership."""
+def authorizations_revoke_for_membership(
+    *, user_id, account_id, actor: Actor, reason: str = "left the account"
+) -> int:
+    """Someone left an account or lost a role: their grants there end with it."""
     revoked = 0
     grants = Authorization.objects.active().filter(user_id=user_id, account_id=account_id)
     for authorization in grants.select_related("application", "user"):
-        authorization_revoke(authorization=authorization, actor=actor, reason="left the account")
+        authorization_revoke(authorization=authorization, actor=actor, reason=reason)
         revoked += 1
     return revoked
 

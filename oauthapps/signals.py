@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from audit.services import Actor
 from statuspool.accounts.models import Membership
+from statuspool.accounts.signals import member_access_reduced
 
 
 @receiver(post_delete, sender=Membership, dispatch_uid="oauthapps.revoke_on_membership_delete")
@@ -23,3 +24,13 @@ def revoke_grants_of_departed_member(sender, instance, **kwargs):
             account_id=instance.account_id,
             actor=Actor.system("membership removed"),
         )
+
+
+@receiver(member_access_reduced, dispatch_uid="oauthapps.revoke_on_access_reduced")
+def revoke_grants_of_reduced_member(sender, account_id, user_id, actor, reason, **kwargs):
+    """A demotion or removal by a team admin: the grants end now, attributed to that admin."""
+    from oauthapps.services import authorizations_revoke_for_membership
+
+    authorizations_revoke_for_membership(
+        user_id=user_id, account_id=account_id, actor=actor, reason=reason
+    )

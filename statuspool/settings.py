@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "statuspool.accounts.middleware.CurrentAccountMiddleware",
+    "statuspool.accounts.middleware.RequireTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "statuspool.urls"
@@ -283,6 +284,11 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 LOGIN_RATE_PER_IP = env_rate("LOGIN_RATE_PER_IP", "20/10m")
 LOGIN_RATE_PER_EMAIL = env_rate("LOGIN_RATE_PER_EMAIL", "5/15m")
 SIGNUP_RATE_PER_IP = env_rate("SIGNUP_RATE_PER_IP", "10/h")
+# Forgotten-password emails per client IP and per address; invitations sent per account.
+PASSWORD_RESET_RATE_PER_IP = env_rate("PASSWORD_RESET_RATE_PER_IP", "10/h")
+PASSWORD_RESET_RATE_PER_EMAIL = env_rate("PASSWORD_RESET_RATE_PER_EMAIL", "3/h")
+PASSWORD_RESET_TIMEOUT = 3600  # the reset link works for one hour (and once)
+INVITATION_RATE_PER_ACCOUNT = env_rate("INVITATION_RATE_PER_ACCOUNT", "30/h")
 SUDO_FAILURE_LIMIT = env_int("SUDO_FAILURE_LIMIT", 5, minimum=1)
 SUDO_FAILURE_WINDOW = env_int("SUDO_FAILURE_WINDOW", 15 * 60, minimum=60)
 RATELIMIT_USE_CACHE = "default"

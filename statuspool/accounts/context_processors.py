@@ -9,6 +9,7 @@ SETTINGS_NAVIGATION = [
     ("Connected Applications", "oauthapps:connected_list", "member"),
     ("Audit Log", "audit:log", "team_admin"),
     ("Team", "accounts:team", "member"),
+    ("Billing", "accounts:billing", "team_admin"),
     ("Security", "accounts:security", "member"),
 ]
 
@@ -35,4 +36,16 @@ def navigation(request):
         "settings_navigation": items,
         "current_membership": membership,
         "is_team_admin": is_team_admin,
+        "switchable_memberships": _other_memberships(user, membership),
     }
+
+
+def _other_memberships(user, membership):
+    """The header's account switcher: the other accounts of the user (evaluated only if shown)."""
+    if not membership:
+        return []
+    return (
+        user.memberships.exclude(pk=membership.pk)
+        .select_related("account")
+        .order_by("account__name")
+    )

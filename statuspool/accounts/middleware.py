@@ -27,3 +27,61 @@ class CurrentAccountMiddleware:
             lambda: request.membership.account if request.membership else None
         )
         return self.get_response(request)
+
+
+# Pages a person who must enroll 2FA can still reach (the enrollment itself and the way out).
+_ALLOWED_WITHOUT_2FA = {
+    "twofactor_enroll",
+    "logout",
+    "switch_account",
+    "invitation_open",
+    "invitation_accept",
+    "invitation_signup",
+}
+
+
+class RequireTwoFactorMiddleware:
+    """The account policy "require 2FA for everyone": members without it are sent to enrollment
+    on their next page, as team admins already are on the credential screens.
+
+    Only dashboard pages: /v2 is authenticated by credentials, and static files need no user.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        redirect_to = self._enrollment_redirect(request)
+        return redirect_to if redirect_to is not None else self.get_response(request)
+
+    def _enrollment_redirect(self, request):
+        if request.path.startswith(("/v2/", "/static/")) or not request.user.is_authenticated:
+            return None
+        membership = getattr(request, "membership", None)
+        if not membership or not membership.account.require_2fa or request.user.has_2fa:
+            return None
+        match = getattr(request, "resolver_match", None) or _resolve(request.path)
+        if match is not None and match.url_name in _ALLOWED_WITHOUT_2FA:
+            return None
+        from django.contrib import messages
+        from django.shortcuts import redirect
+
+        from statuspool.accounts.decorators import enrollment_url
+
+        messages.warning(
+            request,
+            f"{membership.account.name} requires two-factor authentication for everyone. "
+            "Set it up below — it takes a minute.",
+        )
+        return redirect(
+            enrollment_url(request.get_full_path() if request.method == "GET" else None)
+        )
+
+
+def _resolve(path):
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None

@@ -1,12 +1,15 @@
 """Users, the accounts (teams) they belong to, their roles, and their second factor."""
 
+import hashlib
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from statuspool import tokens
 from statuspool.crypto import EncryptedTextField
 
 
@@ -89,6 +92,10 @@ class Account(models.Model):
     name = models.CharField(max_length=100)
     plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.TEAM)
     billing_email = models.EmailField()
+    # Account policy: every member needs 2FA, not only the team admins (issue 15).
+    require_2fa = models.BooleanField(
+        default=False, help_text="Every member must enroll two-factor authentication."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = AccountQuerySet.as_manager()
@@ -180,3 +187,78 @@ class RecoveryCode(models.Model):
     def generate_plaintext() -> str:
         raw = secrets.token_hex(5)  # 40 bits each; ten of them, single use, rate limited at login
         return f"{raw[:5]}-{raw[5:]}"
+
+
+INVITATION_PREFIX = "sp_inv_"
+INVITATION_DAYS = 7
+INVITABLE_ROLES = (Role.ADMIN, Role.MEMBER)  # ownership only moves by transfer
+
+
+def invitation_digest(raw: str) -> str:
+    # SHA-256 is enough for ~200 random bits: nothing to brute-force, and it allows an indexed lookup.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self, now=None):
+        now = now or timezone.now()
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+
+    def by_token(self, raw: str):
+        """The pending invitation ``raw`` opens, or None (malformed, unknown, used, revoked, expired)."""
+        if not tokens.is_well_formed(raw or "", INVITATION_PREFIX):
+            return None
+        return (
+            self.pending()
+            .select_related("account", "invited_by")
+            .filter(token_digest=invitation_digest(raw))
+            .first()
+        )
+
+
+class Invitation(models.Model):
+    """An emailed, single-use link to join an account with a role. Only the link's digest is kept."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept even if the sender's user is deleted, like the audit trail's actor email.
+    invited_by_email = models.EmailField(blank=True)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "email"], name="invitation_account_email")]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.account_id} ({self.role})"
+
+    def set_new_token(self) -> str:
+        """A fresh link (the old one stops working) valid for 7 days; returns the plaintext."""
+        raw = tokens.generate(INVITATION_PREFIX)
+        now = timezone.now()
+        self.token_digest = invitation_digest(raw)
+        self.sent_at = now
+        self.expires_at = now + timedelta(days=INVITATION_DAYS)
+        return raw
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
+from statuspool.crypto import decrypt, encrypt
 from statuspool.notifications.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -26,14 +27,26 @@ BACKOFF_BASE_SECONDS = 60  # 1, 2, 4 … 64 minutes between attempts: about two 
 BACKOFF_MAX_SECONDS = 6 * 3600
 SWEEP_BATCH = 200
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]+$")
+# Context values that are secrets (invitation and password-reset links) are kept encrypted in the
+# row under this key, decrypted only to render, and deleted once the email is sent or given up.
+SEALED_KEY = "_sealed"
+_SEALED_AAD = "notifications_outboxemail.context._sealed"
 
 
 def email_enqueue(
-    *, to: list[str], subject: str, template: str, context: dict, dedup_key: str | None = None
+    *,
+    to: list[str],
+    subject: str,
+    template: str,
+    context: dict,
+    dedup_key: str | None = None,
+    secret_context: dict[str, str] | None = None,
 ) -> OutboxEmail:
     """Queue one email; call it inside the transaction of the event that causes it.
 
     With a ``dedup_key`` seen before, nothing is queued and the existing row is returned.
+    ``secret_context`` values (links carrying a token) are stored encrypted and erased after
+    sending, so the outbox table never holds a usable link in the clear.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("email_enqueue() must run inside the transaction of its event")
@@ -44,6 +57,9 @@ def email_enqueue(
     # Fail inside the caller's transaction, not hours later in a worker, on a missing template.
     get_template(f"notifications/email/{template}.txt")
     get_template(f"notifications/email/{template}.html")
+    if secret_context:
+        sealed = {name: encrypt(value, _SEALED_AAD) for name, value in secret_context.items()}
+        context = {**context, SEALED_KEY: sealed}
     fields = {"to": list(to), "subject": subject[:200], "template": template, "context": context}
     if dedup_key is None:
         email = OutboxEmail.objects.create(**fields)
@@ -76,6 +92,8 @@ def backoff(attempts: int) -> timedelta:
 
 def render_message(email: OutboxEmail) -> EmailMultiAlternatives:
     context = {**email.context, "subject": email.subject, "site_url": settings.SITE_URL}
+    sealed = context.pop(SEALED_KEY, None) or {}
+    context.update({name: decrypt(value, _SEALED_AAD) for name, value in sealed.items()})
     text = render_to_string(f"notifications/email/{email.template}.txt", context)
     html = render_to_string(f"notifications/email/{email.template}.html", context)
     message = EmailMultiAlternatives(
@@ -106,7 +124,8 @@ def outbox_send(*, email_id: int, now: datetime | None = None) -> str:
         email.status = OutboxEmail.Status.SENT
         email.sent_at = now
         email.last_error = ""
-        email.save(update_fields=["status", "sent_at", "last_error"])
+        email.context.pop(SEALED_KEY, None)
+        email.save(update_fields=["status", "sent_at", "last_error", "context"])
     return "sent"
 
 
@@ -116,6 +135,7 @@ def _record_failure(email: OutboxEmail, error: Exception, now: datetime) -> str:
     email.last_error = f"{type(error).__name__}: {error}"[:500]
     if email.attempts >= MAX_ATTEMPTS:
         email.status = OutboxEmail.Status.FAILED
+        email.context.pop(SEALED_KEY, None)  # a link that never went out must not linger
         logger.error("outbox: giving up on email %s after %s attempts", email.pk, email.attempts)
     else:
         email.next_attempt_at = now + backoff(email.attempts)
@@ -126,7 +146,7 @@ def _record_failure(email: OutboxEmail, error: Exception, now: datetime) -> str:
             email.next_attempt_at.isoformat(),
             type(error).__name__,
         )
-    email.save(update_fields=["status", "last_error", "next_attempt_at"])
+    email.save(update_fields=["status", "last_error", "next_attempt_at", "context"])
     return "failed" if email.status == OutboxEmail.Status.FAILED else "retry"
 
 

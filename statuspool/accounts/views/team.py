@@ -1,10 +1,13 @@
 """Settings → Team: who belongs to the current account, and switching between accounts."""
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from statuspool.accounts.decorators import membership_required
@@ -36,12 +39,22 @@ def team(request):
         .annotate(role_order=_ROLE_ORDER)
         .order_by("role_order", "user__email")
     )
+    is_team_admin = request.membership.is_team_admin
+    members = list(members)
     switch_form, account_count = _switch_form(request)
     context = {
         "account": request.account,
         "members": members,
         "switch_form": switch_form if account_count > 1 else None,
-        "show_2fa": request.membership.is_team_admin,
+        "show_2fa": is_team_admin or request.account.require_2fa,
+        "is_team_admin": is_team_admin,
+        "is_owner": request.membership.role == Role.OWNER,
+        "not_enrolled": [m for m in members if not m.user.has_2fa],
+        "invitations": (
+            request.account.invitations.pending().select_related("invited_by")
+            if is_team_admin
+            else None
+        ),
     }
     return render(request, "accounts/team.html", context)
 
@@ -59,4 +72,13 @@ def switch_account(request):
         account_id=form.cleaned_data["account"]
     )
     messages.success(request, f"You are now working in {membership.account.name}.")
-    return redirect(safe_next(request, request.POST.get("next")))
+    return redirect(_page_in_any_account(safe_next(request, request.POST.get("next"))))
+
+
+def _page_in_any_account(url: str) -> str:
+    """The same screen in the new account, unless it shows one object (of the old account)."""
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return reverse("home")
+    return reverse("home") if match.kwargs else url
