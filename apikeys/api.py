@@ -14,7 +14,7 @@ from statuspool.api.pagination import OldestFirst
 
 
 class _ApiKeyView(AccountScopedView):
-    queryset = ApiKey.objects.select_related("created_by", "rotated_from")
+    queryset = ApiKey.objects.select_related("created_by", "rotated_from").with_creator_membership()
     output_serializer_class = ApiKeySerializer
     pagination_class = OldestFirst
     lookup_field = "public_id"

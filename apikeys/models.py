@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from statuspool import api_key_format
@@ -34,6 +34,20 @@ class ApiKeyQuerySet(models.QuerySet):
         winding_down = ApiKey.objects.filter(status=Status.ACTIVE, expires_at__gt=now)
         return (
             self.not_revoked().exclude(expires_at__lte=now).exclude(rotated_from__in=winding_down)
+        )
+
+    def with_creator_membership(self):
+        """Annotate ``creator_is_member``: the creator still belongs to the key's account.
+
+        A removed person's keys stay with the account; the dashboard and /v2 flag them as
+        "created by a former member" so admins can review them.
+        """
+        from statuspool.accounts.models import Membership
+
+        return self.annotate(
+            creator_is_member=Exists(
+                Membership.objects.filter(account=OuterRef("account"), user=OuterRef("created_by"))
+            )
         )
 
     def usable(self, now=None):
@@ -102,6 +116,11 @@ class ApiKey(models.Model):
     @property
     def display_id(self) -> str:
         return api_key_format.display(self.public_id)
+
+    @property
+    def created_by_former_member(self) -> bool:
+        """Created by a person who has since left the account (needs ``with_creator_membership``)."""
+        return self.created_by_id is not None and not getattr(self, "creator_is_member", True)
 
     @property
     def is_expired(self) -> bool:

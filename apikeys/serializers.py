@@ -11,6 +11,9 @@ class ApiKeySerializer(serializers.ModelSerializer):
     rotated_from = serializers.SlugRelatedField(
         slug_field="public_id", read_only=True, help_text="Public id of the key this one replaced."
     )
+    created_by_former_member = serializers.BooleanField(
+        help_text="The creator has since left the account (the key stays with the account)."
+    )
     is_stale = serializers.BooleanField(help_text="Not used for the stale period.")
     rotation_recommended = serializers.BooleanField(help_text="Older than 90 days.")
 
@@ -24,6 +27,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "status",
             "created_at",
             "created_by",
+            "created_by_former_member",
             "last_used_at",
             "last_used_ip",
             "last_used_country",

@@ -33,9 +33,12 @@ def _key_url(key: ApiKey) -> str:
 
 
 def alert_recipients(key: ApiKey) -> list[str]:
-    """The account owner and the key's creator, each once."""
+    """The account owner and the key's creator (while still a member), each once."""
+    creator = key.created_by
+    if creator is not None and not key.account.memberships.filter(user=creator).exists():
+        creator = None  # a former member no longer hears about the account's keys
     addresses = []
-    for person in (key.account.owner, key.created_by):
+    for person in (key.account.owner, creator):
         if person is not None and person.is_active and person.email not in addresses:
             addresses.append(person.email)
     return addresses

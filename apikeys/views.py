@@ -26,8 +26,10 @@ CURL_PATH = "/v2/monitors"
 
 
 def _key_for(request, public_id: str) -> ApiKey:
-    keys = ApiKey.objects.for_account(request.account).select_related(
-        "created_by", "revoked_by", "rotated_from", "rotated_to"
+    keys = (
+        ApiKey.objects.for_account(request.account)
+        .select_related("created_by", "revoked_by", "rotated_from", "rotated_to")
+        .with_creator_membership()
     )
     return get_object_or_404(keys, public_id=public_id)
 
@@ -74,6 +76,7 @@ def key_list(request):
     keys = list(
         ApiKey.objects.for_account(request.account)
         .select_related("created_by", "rotated_from", "rotated_to")
+        .with_creator_membership()
         .order_by("-created_at", "-id")
     )
     return render(

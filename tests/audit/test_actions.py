@@ -400,6 +400,160 @@ def refresh_reuse(ctx):
     )
 
 
+# --- teams (issue 15) ---------------------------------------------------------------------------
+def _acting(ctx):
+    from statuspool.accounts.team_services import Acting
+
+    return Acting(actor=ctx.actor, role="owner", user=ctx.alice)
+
+
+def _member(ctx, email="dave@acme.test", role="member", with_2fa=True):
+    from statuspool.accounts.models import Membership
+    from tests.conftest import make_user
+
+    user = make_user(email, with_2fa=with_2fa)
+    return Membership.objects.create(user=user, account=ctx.account, role=role)
+
+
+def _invite(ctx, email="erin@newcomer.test"):
+    from statuspool.accounts.invitation_services import invitation_create
+
+    return invitation_create(account=ctx.account, email=email, role="admin", acting=_acting(ctx))
+
+
+def team_invited(ctx):
+    invitation, raw = _invite(ctx)
+    return Case(
+        "invitation",
+        str(invitation.pk),
+        details={"email": "erin@newcomer.test", "role": "admin"},
+        secrets=(raw,),
+    )
+
+
+def team_invitation_resent(ctx):
+    from statuspool.accounts.invitation_services import invitation_resend
+
+    invitation, old = _invite(ctx)
+    new = invitation_resend(invitation=invitation, acting=_acting(ctx))
+    return Case(
+        "invitation", str(invitation.pk), details={"email": invitation.email}, secrets=(old, new)
+    )
+
+
+def team_invitation_revoked(ctx):
+    from statuspool.accounts.invitation_services import invitation_revoke
+
+    invitation, raw = _invite(ctx)
+    invitation_revoke(invitation=invitation, acting=_acting(ctx))
+    return Case("invitation", str(invitation.pk), details={"role": "admin"}, secrets=(raw,))
+
+
+def team_joined(ctx):
+    from statuspool.accounts.invitation_services import invitation_accept
+    from tests.conftest import make_user
+
+    invitation, raw = _invite(ctx)
+    erin = make_user("erin@newcomer.test")
+    invitation_accept(invitation=invitation, user=erin, actor=_as(erin))
+    return Case(
+        "user",
+        str(erin.pk),
+        actor_email="erin@newcomer.test",
+        details={"role": "admin", "invited_by": "alice@acme.test"},
+        secrets=(raw,),
+    )
+
+
+def team_role_changed(ctx):
+    from statuspool.accounts.team_services import member_change_role
+
+    membership = _member(ctx)
+    member_change_role(membership=membership, role="admin", acting=_acting(ctx))
+    return Case("user", str(membership.user_id), details={"before": "member", "after": "admin"})
+
+
+def team_member_removed(ctx):
+    from statuspool.accounts.team_services import member_remove
+
+    membership = _member(ctx, role="admin")
+    member_remove(membership=membership, acting=_acting(ctx))
+    return Case(
+        "user", str(membership.user_id), details={"email": "dave@acme.test", "role": "admin"}
+    )
+
+
+def team_ownership_transferred(ctx):
+    from statuspool.accounts.team_services import ownership_transfer
+
+    membership = _member(ctx, role="admin")
+    ownership_transfer(account=ctx.account, new_owner=membership.user, acting=_acting(ctx))
+    return Case(
+        "user",
+        str(membership.user_id),
+        details={"previous_owner": "alice@acme.test", "new_owner": "dave@acme.test"},
+    )
+
+
+def account_require_2fa_changed(ctx):
+    from statuspool.accounts.team_services import account_set_require_2fa
+
+    account_set_require_2fa(account=ctx.account, enabled=True, acting=_acting(ctx))
+    return Case("account", str(ctx.account.pk), details={"require_2fa": True})
+
+
+def account_billing_email_changed(ctx):
+    from statuspool.accounts.team_services import account_update_billing_email
+
+    account_update_billing_email(
+        account=ctx.account, billing_email="invoices@acme.test", acting=_acting(ctx)
+    )
+    return Case(
+        "account",
+        str(ctx.account.pk),
+        details={"before": "billing@acme.test", "after": "invoices@acme.test"},
+    )
+
+
+def account_plan_changed(ctx):
+    from statuspool.accounts.team_services import account_set_plan
+
+    account_set_plan(
+        account=ctx.account, plan="enterprise", actor=Actor.system("manage.py setplan")
+    )
+    return Case(
+        "account",
+        str(ctx.account.pk),
+        actor_kind=ActorKind.SYSTEM,
+        actor_email="",
+        details={"before": "team", "after": "enterprise"},
+    )
+
+
+def password_reset_requested(ctx):
+    from statuspool.accounts.password_reset import password_reset_request
+
+    password_reset_request(email="ALICE@acme.test", actor=ctx.actor)
+    return Case("user", str(ctx.alice.pk), details={"known": True})
+
+
+def password_reset_requested_unknown(ctx):
+    from statuspool.accounts.password_reset import password_reset_request
+
+    actor = Actor(kind=ActorKind.USER, ip=IP, user_agent=AGENT)
+    password_reset_request(email="ghost@nowhere.test", actor=actor)
+    return Case("user", "", account=None, actor_email="", details={"known": False})
+
+
+def password_reset_done(ctx):
+    from statuspool.accounts.password_reset import password_reset_complete
+
+    password_reset_complete(
+        user=ctx.alice, new_password="an entirely new phrase 77", actor=_as(ctx.alice)
+    )
+    return Case("user", str(ctx.alice.pk), secrets=("an entirely new phrase 77",))
+
+
 def _as(user):
     request = RequestFactory().get("/", REMOTE_ADDR=IP, HTTP_USER_AGENT=AGENT)
     request.user = user
@@ -434,8 +588,24 @@ ACTIONS = {
     "oauth.grant_denied": grant_denied,
     "oauth.grant_revoked": grant_revoked,
     "oauth.refresh_reuse_detected": refresh_reuse,
+    "auth.password_reset_requested": password_reset_requested,
+    "auth.password_reset": password_reset_done,
+    "team.invited": team_invited,
+    "team.invitation_resent": team_invitation_resent,
+    "team.invitation_revoked": team_invitation_revoked,
+    "team.joined": team_joined,
+    "team.role_changed": team_role_changed,
+    "team.member_removed": team_member_removed,
+    "team.ownership_transferred": team_ownership_transferred,
+    "account.require_2fa_changed": account_require_2fa_changed,
+    "account.billing_email_changed": account_billing_email_changed,
+    "account.plan_changed": account_plan_changed,
 }
-CASES = [*ACTIONS.items(), ("auth.login_failed", login_failed_unknown)]
+CASES = [
+    *ACTIONS.items(),
+    ("auth.login_failed", login_failed_unknown),
+    ("auth.password_reset_requested", password_reset_requested_unknown),
+]
 
 
 def test_the_table_covers_every_documented_action():
