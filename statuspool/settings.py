@@ -357,6 +357,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChannelKindEnum": "statuspool.monitoring.models.NotificationChannel.Kind",
         "ActorKindEnum": "audit.models.ActorKind",
+        "RoleEnum": "statuspool.accounts.models.Role",
+        "InvitableRoleEnum": "statuspool.accounts.models.INVITABLE_ROLE_CHOICES",
     },
 }
 # Which authenticator handles a bearer value, chosen by its prefix (DESIGN.md, step 1).

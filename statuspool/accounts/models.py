@@ -192,6 +192,7 @@ class RecoveryCode(models.Model):
 INVITATION_PREFIX = "sp_inv_"
 INVITATION_DAYS = 7
 INVITABLE_ROLES = (Role.ADMIN, Role.MEMBER)  # ownership only moves by transfer
+INVITABLE_ROLE_CHOICES = [(role.value, role.label) for role in INVITABLE_ROLES]
 
 
 def invitation_digest(raw: str) -> str:

@@ -17,7 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from audit.services import Actor, record
 from statuspool.accounts.models import User
-from statuspool.accounts.services import _check_new_password, _record_for_user
+from statuspool.accounts.services import _record_for_user, check_new_password
 from statuspool.notifications.services import email_enqueue
 
 
@@ -60,7 +60,7 @@ def password_reset_request(*, email: str, actor: Actor) -> None:
 
 def password_reset_complete(*, user, new_password: str, actor: Actor) -> None:
     """Set the new password (which ends every session) and tell the person it happened."""
-    _check_new_password(new_password, email=user.email, user=user)
+    check_new_password(new_password, email=user.email, user=user)
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])

@@ -7,7 +7,7 @@ make StatusPool send. Like the login counters they fail open if the cache is dow
 from django.conf import settings
 
 from statuspool.accounts import lockout
-from statuspool.api.client_ip import client_ip
+from statuspool.client_ip import client_ip
 
 
 def _invitation_counter(account_id: int):

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from apikeys.models import ApiKey, Status
 from statuspool import api_key_format
-from statuspool.accounts.models import Membership
+from statuspool.accounts.models import Account, Invitation, Membership, User
 from statuspool.api import throttling
 from statuspool.monitoring.models import (
     AlertDispatch,
@@ -105,6 +105,8 @@ class Seeded:
     dispatch: AlertDispatch
     membership: Membership
     key: ApiKey
+    other_member: Membership
+    invitation: Invitation
 
     @property
     def ids(self) -> dict:
@@ -116,6 +118,8 @@ class Seeded:
             "dispatch": self.dispatch.pk,
             "member": self.membership.pk,
             "key": self.key.public_id,
+            "other_member": self.other_member.pk,
+            "invitation": self.invitation.pk,
         }
 
 
@@ -152,6 +156,10 @@ def seed(account, owner) -> Seeded:
         account=account, rule=rule, channel=channel, incident=incident
     )
     key, _ = issue_key(account, ["monitors:read"], name="CI pipeline")
+    helper = User.objects.create_user(f"dora-{account.pk}@example.test", "x" * 20)
+    invitation = Invitation(account=account, email=f"pending-{account.pk}@example.test")
+    invitation.set_new_token()
+    invitation.save()
     return Seeded(
         account=account,
         monitor=monitor,
@@ -161,6 +169,8 @@ def seed(account, owner) -> Seeded:
         dispatch=dispatch,
         membership=Membership.objects.get(account=account, user=owner),
         key=key,
+        other_member=Membership.objects.create(account=account, user=helper, role="member"),
+        invitation=invitation,
     )
 
 
@@ -195,6 +205,8 @@ def snapshot(account) -> dict:
             .values("id", "name", "scopes", "status", "revoked_at", "revoked_reason")
         ),
         "memberships": list(Membership.objects.filter(account=account).order_by("pk").values()),
+        "invitations": list(Invitation.objects.filter(account=account).order_by("pk").values()),
+        "account": list(Account.objects.filter(pk=account.pk).values("billing_email", "plan")),
     }
 
 

@@ -45,6 +45,9 @@ class Route:
     scope: str | None
     body: Callable[[dict], dict] | None = None
     ok: int = 200
+    # Owner-only on /v2 as in the dashboard: the matrix's OAuth tokens act for an admin, who gets
+    # 403 (API keys act for the account and are allowed).
+    owner_only: bool = False
 
     @property
     def is_object_route(self) -> bool:
@@ -96,7 +99,25 @@ ROUTES = [
     # teams:admin
     Route("GET", "/v2/team/members", "teams:admin"),
     Route("GET", "/v2/team/members/{member}", "teams:admin"),
+    Route("PATCH", "/v2/team/members/{other_member}", "teams:admin", lambda ids: {"role": "admin"}),
+    Route("DELETE", "/v2/team/members/{other_member}", "teams:admin", ok=204),
+    Route("GET", "/v2/team/invitations", "teams:admin"),
+    Route(
+        "POST",
+        "/v2/team/invitations",
+        "teams:admin",
+        lambda ids: {"email": "newcomer@example.test", "role": "member"},
+        201,
+    ),
+    Route("DELETE", "/v2/team/invitations/{invitation}", "teams:admin", ok=204),
     Route("GET", "/v2/billing", "teams:admin"),
+    Route(
+        "PATCH",
+        "/v2/billing",
+        "teams:admin",
+        lambda ids: {"billing_email": "invoices@example.test"},
+        owner_only=True,
+    ),
     Route("GET", "/v2/audit-log", "teams:admin"),
     Route("GET", "/v2/api-keys", "teams:admin"),
     Route("GET", "/v2/api-keys/{key}", "teams:admin"),

@@ -5,6 +5,7 @@ import pytest
 
 from tests.api.fixtures import ALL_SCOPES, error_code, snapshot
 from tests.api.routes import ROUTES
+from tests.oauthapps.helpers import oauth_bearer
 
 
 def _call(api, route, seeded, bearer):
@@ -18,7 +19,11 @@ def test_route_with_one_scope(api, make_bearer, seeded_a, route, scope):
     bearer = make_bearer(seeded_a.account, [scope])
     before = snapshot(seeded_a.account)
     response = _call(api, route, seeded_a, bearer)
-    if route.scope is None or route.scope == scope:
+    if route.owner_only and route.scope == scope and make_bearer is oauth_bearer:
+        assert response.status_code == 403, response.content
+        assert error_code(response) == "forbidden"
+        assert snapshot(seeded_a.account) == before
+    elif route.scope is None or route.scope == scope:
         assert response.status_code == route.ok, response.content
         if route.is_write:
             assert snapshot(seeded_a.account) != before, "an allowed write changed nothing"
