@@ -21,6 +21,15 @@ def _url(name):
         return None
 
 
+def team_admin_screens() -> list[str]:
+    """URL prefixes of the settings screens only team admins may open."""
+    return [
+        url
+        for _label, name, who in SETTINGS_NAVIGATION
+        if who == "team_admin" and (url := _url(name))
+    ]
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

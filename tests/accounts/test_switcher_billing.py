@@ -87,3 +87,13 @@ def test_setplan_is_audited_and_has_a_dry_run(account_a, capsys):
     )
     with pytest.raises(CommandError):
         call_command("setplan", str(account_a.pk), "gold")
+
+
+def test_switching_from_an_admin_screen_to_an_account_where_one_is_a_member(
+    client, alice_in_b, account_b
+):
+    login(client, alice_in_b)
+    response = client.post(
+        "/settings/team/switch/", {"account": account_b.pk, "next": "/settings/billing/"}
+    )
+    assert response["Location"] == "/"

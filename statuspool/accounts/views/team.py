@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from statuspool.accounts.context_processors import team_admin_screens
 from statuspool.accounts.decorators import membership_required
 from statuspool.accounts.forms import SwitchAccountForm
 from statuspool.accounts.login_flow import safe_next
@@ -72,13 +73,22 @@ def switch_account(request):
         account_id=form.cleaned_data["account"]
     )
     messages.success(request, f"You are now working in {membership.account.name}.")
-    return redirect(_page_in_any_account(safe_next(request, request.POST.get("next"))))
+    next_url = safe_next(request, request.POST.get("next"))
+    return redirect(_page_in_new_account(next_url, membership))
 
 
-def _page_in_any_account(url: str) -> str:
-    """The same screen in the new account, unless it shows one object (of the old account)."""
+def _page_in_new_account(url: str, membership) -> str:
+    """The same screen in the new account, unless it shows one object (of the old account) or
+    is a team admins' screen and the person is a member there: then the home page, not a 404."""
+    path = urlsplit(url).path
     try:
-        match = resolve(urlsplit(url).path)
+        match = resolve(path)
     except Resolver404:
         return reverse("home")
-    return reverse("home") if match.kwargs else url
+    if match.kwargs:
+        return reverse("home")
+    if not membership.is_team_admin and any(
+        path.startswith(admin_url) for admin_url in team_admin_screens()
+    ):
+        return reverse("home")
+    return url
