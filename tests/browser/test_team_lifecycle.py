@@ -11,6 +11,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from statuspool.accounts.models import Invitation, Membership, Role, User
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.helpers import fill_sudo, unused_totp_code, v2
 from tests.conftest import PASSWORD
 from tests.oauthapps.helpers import issue_tokens, register_app
@@ -21,9 +22,17 @@ ERIN = "erin@newcomer.test"
 ERIN_PASSWORD = "quartz-meadow-violin-58"
 
 
+def shoot(page, name: str) -> None:
+    """A screenshot of another browser context's page (the ``screenshot`` fixture shoots the
+    fixture's own page)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 def _link(pattern: str, to: str) -> str:
+    """The path of the link in the last email to ``to`` (SITE_URL is not the live server)."""
     message = next(m for m in reversed(mail.outbox) if m.to == [to])
-    return re.search(pattern, message.body).group(0)
+    return re.search(r"https?://[^/\s]+(" + pattern + ")", message.body).group(1)
 
 
 def test_invite_signup_with_2fa_join_then_demote_and_remove(
@@ -52,24 +61,24 @@ def test_invite_signup_with_2fa_join_then_demote_and_remove(
     screenshot("teams-03-pending-invitation")
 
     # 2. Erin opens the emailed link in her own browser and signs up.
-    link = _link(r"http://\S+/invitations/sp_inv_\w+/", ERIN)
+    link = _link(r"/invitations/sp_inv_\w+/", ERIN)
     erin_context = browser.new_context(base_url=live_server.url)
     erin = erin_context.new_page()
     erin.goto(link)
     assert "sp_inv_" not in erin.url  # the token left the address bar
     expect(erin.get_by_role("heading", name="Join Acme Monitoring")).to_be_visible()
     expect(erin.get_by_text("alice@acme.test invited")).to_be_visible()
-    screenshot("teams-04-invitation-landing")
+    shoot(erin, "teams-04-invitation-landing")
     erin.get_by_role("link", name="Sign up and join").click()
     expect(erin.locator("#id_email_display")).to_have_value(ERIN)
     erin.get_by_label("Full name").fill("Erin Newcomer")
     erin.get_by_label("Password").fill(ERIN_PASSWORD)
-    screenshot("teams-05-invitation-signup")
+    shoot(erin, "teams-05-invitation-signup")
     erin.get_by_role("button", name="Sign up").click()
 
     # 3. The account requires 2FA: she enrolls before she can join.
     expect(erin.get_by_text("requires two-factor authentication for everyone")).to_be_visible()
-    screenshot("teams-06-needs-2fa")
+    shoot(erin, "teams-06-needs-2fa")
     erin.get_by_role("link", name="Set up two-factor authentication").click()
     secret = erin.locator("#totp-secret").inner_text().strip()
     erin.get_by_label("Code from your app").fill(pyotp.TOTP(secret).now())
@@ -78,7 +87,7 @@ def test_invite_signup_with_2fa_join_then_demote_and_remove(
     erin.get_by_role("button", name="Join Acme Monitoring").click()
     expect(erin.get_by_text("Welcome to Acme Monitoring.")).to_be_visible()
     expect(erin.locator(".account-name")).to_contain_text("Acme Monitoring · Admin")
-    screenshot("teams-07-joined")
+    shoot(erin, "teams-07-joined")
     erin_user = User.objects.get(email=ERIN)
     assert Membership.objects.get(user=erin_user, account=account_a).role == Role.ADMIN
     assert Invitation.objects.get(email=ERIN).accepted_by == erin_user
@@ -114,7 +123,7 @@ def test_invite_signup_with_2fa_join_then_demote_and_remove(
     assert v2(live_server, token).status_code == 401
     erin.goto("/settings/team/")
     expect(erin.locator(".account-name")).to_have_count(0)  # no account left in her session
-    screenshot("teams-11-removed-member-view")
+    shoot(erin, "teams-11-removed-member-view")
     erin_context.close()
 
 
@@ -127,12 +136,12 @@ def test_password_reset_end_to_end(page, screenshot, alice):
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     screenshot("reset-02-sent")
 
-    page.goto(_link(r"http://\S+/password-reset/\S+/\S+/", "alice@acme.test"))
+    page.goto(_link(r"/password-reset/\S+/\S+/", "alice@acme.test"))
     assert page.url.endswith("/password-reset/new/")
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     new_password = "lagoon-harbor-sextant-21"
-    page.get_by_label("New password", exact=True).fill(new_password)
-    page.get_by_label("New password confirmation").fill(new_password)
+    page.locator("#id_new_password1").fill(new_password)
+    page.locator("#id_new_password2").fill(new_password)
     screenshot("reset-03-new-password")
     page.get_by_role("button", name="Set new password").click()
     expect(page.get_by_text("Your password was changed")).to_be_visible()
