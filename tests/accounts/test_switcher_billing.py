@@ -97,3 +97,26 @@ def test_switching_from_an_admin_screen_to_an_account_where_one_is_a_member(
         "/settings/team/switch/", {"account": account_b.pk, "next": "/settings/billing/"}
     )
     assert response["Location"] == "/"
+
+
+def test_team_page_and_header_query_counts_are_pinned(
+    client, alice_in_b, bob, mallory, account_a, django_assert_num_queries
+):
+    """Session, user, membership, switcher and the page's own lists: not one query per member."""
+    from audit.services import Actor
+    from statuspool.accounts.invitation_services import invitation_create
+    from statuspool.accounts.team_services import Acting
+
+    for number in range(3):
+        invitation_create(
+            account=account_a,
+            email=f"p{number}@example.test",
+            role="member",
+            acting=Acting(actor=Actor.system("t"), role="owner", user=alice_in_b),
+        )
+    login(client, alice_in_b)
+    client.get("/settings/team/")
+    with django_assert_num_queries(7):
+        assert client.get("/settings/team/").status_code == 200
+    with django_assert_num_queries(6):
+        assert client.get("/settings/security/").status_code == 200
