@@ -2,6 +2,8 @@
 
 from django.urls import NoReverseMatch, reverse
 
+from statuspool.accounts.middleware import memberships_of
+
 # (label, URL name, who sees it). Screens land issue by issue; a missing URL hides its entry.
 SETTINGS_NAVIGATION = [
     ("API Access", "apikeys:list", "team_admin"),
@@ -45,16 +47,8 @@ def navigation(request):
         "settings_navigation": items,
         "current_membership": membership,
         "is_team_admin": is_team_admin,
-        "switchable_memberships": _other_memberships(user, membership),
+        # The header's account switcher: the user's other accounts (no query of its own).
+        "switchable_memberships": [
+            m for m in memberships_of(request) if membership and m.pk != membership.pk
+        ],
     }
-
-
-def _other_memberships(user, membership):
-    """The header's account switcher: the other accounts of the user (evaluated only if shown)."""
-    if not membership:
-        return []
-    return (
-        user.memberships.exclude(pk=membership.pk)
-        .select_related("account")
-        .order_by("account__name")
-    )

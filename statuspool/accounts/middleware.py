@@ -5,14 +5,31 @@ from django.utils.functional import SimpleLazyObject
 SESSION_KEY = "current_account_id"
 
 
+def memberships_of(request) -> list:
+    """Every membership of the user, with its account, by account name: one query per request,
+    shared by the current-account choice and the header's account switcher."""
+    cached = getattr(request, "_memberships", None)
+    if cached is None:
+        user = request.user
+        cached = (
+            list(user.memberships.select_related("account").order_by("account__name", "id"))
+            if user.is_authenticated
+            else []
+        )
+        request._memberships = cached
+    return cached
+
+
 def _current_membership(request):
-    user = request.user
-    if not user.is_authenticated:
+    memberships = memberships_of(request)
+    if not memberships:
         return None
-    memberships = user.memberships.select_related("account")
     chosen = request.session.get(SESSION_KEY)
-    membership = memberships.filter(account_id=chosen).first() if chosen else None
-    return membership or memberships.order_by("created_at", "id").first()
+    for membership in memberships:
+        if chosen and membership.account_id == chosen:
+            return membership
+    # No choice yet (or no longer a member there): the account joined first.
+    return min(memberships, key=lambda m: (m.created_at, m.id))
 
 
 class CurrentAccountMiddleware:
