@@ -38,7 +38,14 @@ def _acting(request) -> team_services.Acting:
     credential = request.auth
     if credential.kind == CredentialKind.API_KEY:
         return team_services.Acting(actor=actor, role=Role.ADMIN, is_api_key=True)
-    return team_services.Acting(actor=actor, role=credential.extra.get("role", ""), user=user)
+    # The person's role now (not when the token was issued): a demoted admin's token is refused
+    # by the pipeline already, this keeps the rule in one place even so.
+    role = (
+        Membership.objects.filter(account_id=credential.account_id, user_id=credential.user_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return team_services.Acting(actor=actor, role=role or "", user=user)
 
 
 def _refusal(error) -> ApiError:
