@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from statuspool import tokens
+from statuspool import credential_format as tokens
 from statuspool.crypto import EncryptedTextField
 
 

@@ -8,7 +8,7 @@ from audit.models import AuditEvent
 from oauthapps.models import Authorization
 from statuspool.accounts.models import Invitation, Membership, Role
 from statuspool.notifications.models import OutboxEmail
-from tests.api.conftest import error_code, issue_key
+from tests.api.fixtures import error_code, issue_key
 from tests.oauthapps.helpers import issue_tokens, register_app
 
 
