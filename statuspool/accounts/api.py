@@ -136,7 +136,7 @@ class InvitationList(ListMixin, _InvitationView):
     def post(self, request):
         body = self.get_input_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        lock = invitation_allowed(request, self.account_id)
+        lock = invitation_allowed(request, self.credential.account_id)
         if lock.locked:
             raise ApiError(
                 "rate_limited",
