@@ -7,6 +7,7 @@ and Redis (the session's key prefix, inherited through the environment).
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -149,6 +150,11 @@ def test_supervised_processes_restart_and_stop_together(tmp_path):
                 with __import__("contextlib").suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
     output = log.read_text()
+    # A clean stop: each main process ended its children and exited by itself (Celery's warm
+    # shutdown ends with its own SIGTERM), none had to be killed after stopwaitsecs.
+    for name in ("web", "worker", "beat"):
+        stopped = re.search(rf"stopped: {name} \((.*?)\)", output)
+        assert stopped and stopped.group(1) in ("exit status 0", "terminated by SIGTERM"), name
     assert f"Serving http://127.0.0.1:{port}" in output
     assert f"http://127.0.0.1:{port}/settings/api-access/" in output  # SITE_URL follows PORT
 
