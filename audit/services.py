@@ -1,7 +1,6 @@
 """record(): the one way an audit event is written."""
 
 import json
-import re
 from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -9,11 +8,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.models import ActorKind, AuditChain, AuditEvent
+from statuspool.credential_format import CREDENTIAL_PATTERN
 
 MAX_USER_AGENT = 400
 _FORBIDDEN_DETAIL_KEYS = {"key", "secret", "token", "password", "code", "client_secret", "raw"}
-# Whole bearer credentials (not the "sp_live_4f8a2c91…" display form, which is 8 characters).
-_SECRET_VALUE = re.compile(r"sp_(live|oat|ort)_[0-9A-Za-z]{20,}")
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ def _reject_whole_credentials(value) -> None:
     elif isinstance(value, list):
         for item in value:
             _reject_whole_credentials(item)
-    elif isinstance(value, str) and _SECRET_VALUE.search(value):
+    elif isinstance(value, str) and CREDENTIAL_PATTERN.search(value):
         raise ValueError("audit details must never carry a whole credential")
 
 

@@ -13,8 +13,8 @@ import hashlib
 
 from statuspool import credential_format as credential
 
-ACCESS_PREFIX = "sp_oat_"
-REFRESH_PREFIX = "sp_ort_"
+ACCESS_PREFIX = credential.ACCESS_TOKEN_PREFIX
+REFRESH_PREFIX = credential.REFRESH_TOKEN_PREFIX
 
 
 def generate_access_token(request=None) -> str:

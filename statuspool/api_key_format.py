@@ -8,7 +8,7 @@ a random string is refused before any database lookup and secret scanners can re
 
 from statuspool import credential_format as credential
 
-PREFIX = "sp_live_"
+PREFIX = credential.API_KEY_PREFIX
 PUBLIC_ID_LENGTH = 8
 KEY_LENGTH = credential.length_for(PREFIX)  # 48
 checksum = credential.checksum

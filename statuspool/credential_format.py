@@ -7,6 +7,7 @@ routes a bearer value and lets secret scanners recognise a leak; the checksum re
 random string before any database lookup.
 """
 
+import re
 import secrets
 import string
 import zlib
@@ -15,6 +16,19 @@ ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 RANDOM_LENGTH = 34
 CHECKSUM_LENGTH = 6
 _ALPHABET_SET = frozenset(ALPHABET)
+
+API_KEY_PREFIX = "sp_live_"
+ACCESS_TOKEN_PREFIX = "sp_oat_"
+REFRESH_TOKEN_PREFIX = "sp_ort_"
+PREFIXES = (API_KEY_PREFIX, ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX)
+
+# The one pattern of "a StatusPool bearer credential is in this text" (refused in URLs and bodies,
+# redacted from the request log, never in audit details or logs): a prefix and 16 or more base62
+# characters. Longer than the 8-character public id of a display form (``sp_live_4f8a2c91…``),
+# which is not a secret, and shorter than a whole credential, so a truncated paste is caught too.
+CREDENTIAL_PATTERN = re.compile(
+    "(?:" + "|".join(re.escape(prefix) for prefix in PREFIXES) + ")[0-9A-Za-z]{16,}"
+)
 
 
 def base62(number: int, width: int) -> str:

@@ -6,7 +6,6 @@ DATABASE_URL / REDIS_URL do not point at them; CI sets both and fails when such 
 
 import logging
 import os
-import re
 
 import pyotp
 import pytest
@@ -16,6 +15,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
 from statuspool.accounts.models import Account, Membership, Role, TOTPDevice, User
+from statuspool.credential_format import CREDENTIAL_PATTERN
 
 # The /v2 fixtures (bearer credentials of every kind, seeded accounts, a JSON client), for the
 # endpoint tests that live with their app (tests/monitoring/test_api_*.py, tests/apikeys/test_api.py…).
@@ -36,8 +36,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(needs_redis)
 
 
-# A whole API key or OAuth token (prefix + 40 base62 characters).
-_CREDENTIAL = re.compile(r"sp_(?:live|oat|ort)_[0-9A-Za-z]{40}")
+# A whole (or truncated) API key or OAuth token: the application's one pattern.
+_CREDENTIAL = CREDENTIAL_PATTERN
 
 
 class _CredentialLeakWatch(logging.Handler):

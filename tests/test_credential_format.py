@@ -44,3 +44,11 @@ def test_checksum_is_left_padded_base62():
     assert tokens.base62(0, 6) == "000000" and tokens.base62(61, 6) == "00000z"
     assert tokens.base62(62, 3) == "010"
     assert not tokens.is_well_formed("sp_live_" + "!" * 40, "sp_live_")
+
+
+def test_one_pattern_finds_every_kind_whole_or_truncated_but_not_a_display_id():
+    for _prefix, raw in VECTORS:
+        assert tokens.CREDENTIAL_PATTERN.search(f"see {raw} here").group() == raw
+        assert tokens.CREDENTIAL_PATTERN.search(raw[:30])  # a truncated paste is still a leak
+    assert not tokens.CREDENTIAL_PATTERN.search(apikey_tokens.display("4f8a2c91"))
+    assert not tokens.CREDENTIAL_PATTERN.search("sp_live_checker and sp_live_status")

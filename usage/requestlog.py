@@ -29,7 +29,6 @@ import fcntl
 import json
 import logging
 import os
-import re
 import socket
 import time
 import uuid
@@ -42,6 +41,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from statuspool import geoip
+from statuspool.credential_format import CREDENTIAL_PATTERN
 from statuspool.sharedcache import guard, redis_of
 from usage.models import RequestLog
 
@@ -52,7 +52,6 @@ logger = logging.getLogger("statuspool.audit.requestlog")
 REDIS_LIST = f"{settings.CACHES['default'].get('KEY_PREFIX') or 'sp'}:audit:requestlog"
 TAKE_BATCH = 2000
 _CLAIM_STALE_AFTER = 300  # seconds: a claimed spool file older than this belongs to a dead flusher
-_WHOLE_CREDENTIAL = re.compile(r"sp_(live|oat|ort)_[0-9A-Za-z]+")
 
 
 # --- building an entry (request path) ------------------------------------------------------------
@@ -67,7 +66,7 @@ def entry_for(*, credential, request, response, ip, duration_ms) -> dict:
         "m": request.method[:10],
         # The path only: query strings can carry values that must not be stored, and a credential
         # pasted into a path is redacted rather than kept.
-        "p": _WHOLE_CREDENTIAL.sub("[redacted]", request.path)[:500],
+        "p": CREDENTIAL_PATTERN.sub("[redacted]", request.path)[:500],
         "s": response.status_code,
         "ip": ip,
         "ua": request.META.get("HTTP_USER_AGENT", "")[:400],

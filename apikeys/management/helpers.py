@@ -7,12 +7,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from apikeys.models import ApiKey
+from statuspool import api_key_format
 
 
 def key_from_arg(public_id: str) -> ApiKey:
     """PUBLIC_ID as shown in the dashboard; a pasted ``sp_live_…`` prefix or ``…`` is tolerated."""
-    cleaned = public_id.strip().removeprefix("sp_live_").rstrip("…").rstrip(".")
-    if len(cleaned) > 8:
+    cleaned = public_id.strip().removeprefix(api_key_format.PREFIX).rstrip("…").rstrip(".")
+    if len(cleaned) > api_key_format.PUBLIC_ID_LENGTH:
         raise CommandError(
             "Give the key's public id (8 characters, e.g. 4f8a2c91), never the full key."
         )

@@ -6,16 +6,13 @@ leaked, so the request is refused (400) with a message telling the caller to rot
 nothing of the value is echoed back or logged.
 """
 
-import re
-
 from statuspool.api.errors import ApiError
+from statuspool.credential_format import CREDENTIAL_PATTERN
 
 # Field names that only ever carry a credential.
 CREDENTIAL_FIELD_NAMES = frozenset(
     {"access_token", "api_key", "apikey", "key", "refresh_token", "token"}
 )
-# What our bearer credentials look like: API keys, OAuth access and refresh tokens.
-_CREDENTIAL_VALUE = re.compile(r"sp_(?:live|oat|ort)_[0-9A-Za-z_\-]{16,}")
 _MAX_DEPTH = 20  # JSON nested deeper than this is not a request body we serve anyway
 
 URL_MESSAGE = (
@@ -29,7 +26,7 @@ BODY_MESSAGE = (
 
 
 def looks_like_credential(value) -> bool:
-    return isinstance(value, str) and _CREDENTIAL_VALUE.search(value) is not None
+    return isinstance(value, str) and CREDENTIAL_PATTERN.search(value) is not None
 
 
 def _body_carries_credential(data, depth: int = 0) -> bool:
