@@ -7,9 +7,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from statuspool.api.permissions import ANY_CREDENTIAL
+from statuspool.api.throttling import WINDOW_SECONDS
 from statuspool.api.views import ApiView
-
-WINDOW_SECONDS = 60
 
 
 def plan_rate_limits(plan: str) -> dict:

@@ -40,7 +40,7 @@ from statuspool.api.signals import api_request_finished
 from statuspool.client_ip import request_ip
 from statuspool.sharedcache import count_in_window, guard, redis_of
 
-WINDOW_SECONDS = 60
+WINDOW_SECONDS = 60  # the one definition: limits, headers, GET /v2/credential and /v2/billing
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STATE_ATTR = "rate_limit_state"  # set on the Django HttpRequest, read by headers and usage
 
