@@ -143,7 +143,38 @@ class ApiKey(models.Model):
 
     @property
     def suspends_at(self):
+        """APIKEY_SUSPEND_DAYS after the idle clock started (before any warning's notice)."""
         return self.idle_since + timedelta(days=settings.APIKEY_SUSPEND_DAYS)
+
+    @property
+    def warned_this_idle_cycle(self) -> bool:
+        # A key used again after a warning starts a new idle cycle that deserves its own warning.
+        return self.stale_notified_at is not None and self.stale_notified_at >= self.idle_since
+
+    @property
+    def suspends_on(self):
+        """When the daily job suspends this key if it stays idle: ``suspends_at``, but never
+        sooner than the reminder's notice after this idle cycle's warning."""
+        if not self.warned_this_idle_cycle:
+            return self.suspends_at
+        notice = self.stale_notified_at + timedelta(days=settings.APIKEY_SUSPEND_REMINDER_DAYS)
+        return max(self.suspends_at, notice)
+
+    @property
+    def suspension_overdue(self) -> bool:
+        """Past ``suspends_on``: the next daily job suspends it unless it is used meanwhile."""
+        return timezone.now() >= self.suspends_on
+
+    @property
+    def can_rotate(self) -> bool:
+        """Active and not rotated yet: no grace period running and no replacement."""
+        if not self.is_active or self.expires_at is not None:
+            return False
+        try:
+            self.rotated_to  # noqa: B018  (the reverse one-to-one: a query unless select_related)
+        except ApiKey.rotated_to.RelatedObjectDoesNotExist:
+            return True
+        return False
 
     @property
     def rotation_recommended(self) -> bool:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from apikeys import authcache
@@ -18,7 +17,6 @@ from apikeys.models import DEFAULT_KEY_NAME, DEFAULT_KEY_SCOPES, ApiKey, Status
 from audit.services import Actor, record
 from statuspool import api_key_format
 from statuspool.accounts.models import Account
-from statuspool.notifications.services import email_enqueue
 from statuspool.scopes import SCOPES, order_scopes
 
 # How long a rotated-out key keeps working ("now" revokes it in the same transaction).
@@ -65,7 +63,7 @@ def apikey_limit_reached(*, account) -> bool:
     return keys.count() >= settings.APIKEY_MAX_PER_ACCOUNT
 
 
-def _audit(action: str, actor: Actor, key: ApiKey, details: dict) -> None:
+def record_key_event(action: str, actor: Actor, key: ApiKey, details: dict) -> None:
     record(
         action=action,
         actor=actor,
@@ -107,7 +105,7 @@ def apikey_create(
         key = ApiKey(account=account, name=name.strip(), scopes=scopes, created_by=created_by)
         key.set_secret(raw)
         key.save()
-        _audit("apikey.created", actor, key, {"name": key.name, "scopes": scopes})
+        record_key_event("apikey.created", actor, key, {"name": key.name, "scopes": scopes})
     return key, raw
 
 
@@ -136,7 +134,7 @@ def apikey_rotate(
         old = lock_key(key)
         if not old.is_active:
             raise ValidationError("Only an active key can be rotated.")
-        if old.expires_at is not None or ApiKey.objects.filter(rotated_from=old).exists():
+        if not old.can_rotate:
             raise ValidationError("This key has already been rotated; rotate its replacement.")
         now = timezone.now()
         raw = api_key_format.generate()
@@ -160,7 +158,7 @@ def apikey_rotate(
         else:
             old.expires_at = now + grace
             old.save(update_fields=["expires_at"])
-        _audit(
+        record_key_event(
             "apikey.rotated",
             actor,
             new,
@@ -188,7 +186,7 @@ def apikey_revoke(*, key: ApiKey, actor: Actor, reason: str = "", revoked_by=Non
         locked.status, locked.revoked_at = Status.REVOKED, timezone.now()
         locked.revoked_by, locked.revoked_reason = revoked_by, reason
         locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
-        _audit("apikey.revoked", actor, locked, {"reason": reason})
+        record_key_event("apikey.revoked", actor, locked, {"reason": reason})
         invalidate_after_commit(locked)
     return _refresh(key, locked)
 
@@ -200,7 +198,7 @@ def apikey_suspend(*, key: ApiKey, actor: Actor, reason: str) -> ApiKey:
             raise ValidationError("Only an active key can be suspended.")
         locked.status, locked.suspended_at = Status.SUSPENDED, timezone.now()
         locked.save(update_fields=["status", "suspended_at"])
-        _audit("apikey.suspended", actor, locked, {"reason": reason})
+        record_key_event("apikey.suspended", actor, locked, {"reason": reason})
         invalidate_after_commit(locked)
     return _refresh(key, locked)
 
@@ -223,7 +221,7 @@ def apikey_reactivate(*, key: ApiKey, actor: Actor) -> ApiKey:
                 "suspension_reminder_sent_at",
             ]
         )
-        _audit("apikey.reactivated", actor, locked, {})
+        record_key_event("apikey.reactivated", actor, locked, {})
         invalidate_after_commit(locked)
     return _refresh(key, locked)
 
@@ -239,7 +237,9 @@ def apikey_keep_active(*, key: ApiKey, actor: Actor) -> ApiKey:
         locked.save(
             update_fields=["kept_active_at", "stale_notified_at", "suspension_reminder_sent_at"]
         )
-        _audit("apikey.kept_active", actor, locked, {"suspends_at": locked.suspends_at.isoformat()})
+        record_key_event(
+            "apikey.kept_active", actor, locked, {"suspends_at": locked.suspends_at.isoformat()}
+        )
     return _refresh(key, locked)
 
 
@@ -263,173 +263,8 @@ def apikey_update_scopes(
             return _refresh(key, locked)
         locked.scopes = scopes
         locked.save(update_fields=["scopes"])
-        _audit("apikey.scopes_changed", actor, locked, {"before": before, "after": scopes})
+        record_key_event(
+            "apikey.scopes_changed", actor, locked, {"before": before, "after": scopes}
+        )
         invalidate_after_commit(locked)
     return _refresh(key, locked)
-
-
-# --- Stale keys (SPEC.md "Stale keys") ----------------------------------------------------------
-def _idle_candidates(*, now, days: int):
-    """Active, non-expiring keys whose clock (creation, last use, keep active) is ≥ days old."""
-    cutoff = now - timedelta(days=days)
-    return (
-        ApiKey.objects.filter(status=Status.ACTIVE, expires_at__isnull=True, created_at__lte=cutoff)
-        .exclude(last_used_at__gt=cutoff)
-        .exclude(kept_active_at__gt=cutoff)
-        .select_related("account")
-        .order_by("id")
-    )
-
-
-def _still_idle(key: ApiKey, *, now, days: int) -> bool:
-    """The candidate query's condition, re-checked on the locked row."""
-    return (
-        key.status == Status.ACTIVE
-        and key.expires_at is None
-        and now - key.idle_since >= timedelta(days=days)
-    )
-
-
-def _notified_this_cycle(sent_at, key: ApiKey) -> bool:
-    # A key used again after a warning starts a new idle cycle that deserves its own warning.
-    return sent_at is not None and sent_at >= key.idle_since
-
-
-def suspension_date(key: ApiKey):
-    """When the key will be suspended: 90 idle days, but never less than the reminder's notice."""
-    due = key.suspends_at
-    if key.stale_notified_at and _notified_this_cycle(key.stale_notified_at, key):
-        notice = key.stale_notified_at + timedelta(days=settings.APIKEY_SUSPEND_REMINDER_DAYS)
-        due = max(due, notice)
-    return due
-
-
-def _owner_recipients(account) -> list[str]:
-    owner = account.owner
-    return [owner.email] if owner else [account.billing_email]
-
-
-def _email_context(key: ApiKey, *, suspends_on) -> dict:
-    path = reverse("apikeys:detail", args=[key.public_id])
-    return {
-        "account_name": key.account.name,
-        "key_name": key.name,
-        "key_display_id": key.display_id,
-        "idle_since": key.idle_since.date().isoformat(),
-        "last_used_at": key.last_used_at.date().isoformat() if key.last_used_at else None,
-        "suspends_on": suspends_on.date().isoformat(),
-        "stale_days": settings.APIKEY_STALE_DAYS,
-        "suspend_days": settings.APIKEY_SUSPEND_DAYS,
-        "key_url": settings.SITE_URL + path,
-    }
-
-
-def _send(key: ApiKey, *, template: str, subject: str, suspends_on, cycle) -> None:
-    email_enqueue(
-        to=_owner_recipients(key.account),
-        subject=subject,
-        template=template,
-        context=_email_context(key, suspends_on=suspends_on),
-        dedup_key=f"{template}:{key.pk}:{cycle.isoformat()}",
-    )
-
-
-def apikeys_flag_stale(
-    *, now=None, dry_run: bool = False, actor: Actor | None = None, progress=None
-) -> dict[str, list]:
-    """Flag keys idle ≥ APIKEY_STALE_DAYS once per idle cycle and email the owner the suspension
-    date; send the reminder APIKEY_SUSPEND_REMINDER_DAYS before suspension once.
-
-    Returns the public ids {"flagged": [...], "reminded": [...]}; ``dry_run`` changes nothing.
-    """
-    now = now or timezone.now()
-    actor = actor or Actor.system(label="apikeys.tasks.flag_stale_keys")
-    result = {"flagged": [], "reminded": []}
-    candidates = list(_idle_candidates(now=now, days=settings.APIKEY_STALE_DAYS))
-    for candidate in progress(candidates) if progress else candidates:
-        with transaction.atomic():
-            key = ApiKey.objects.select_for_update().select_related("account").get(pk=candidate.pk)
-            if not _still_idle(key, now=now, days=settings.APIKEY_STALE_DAYS):
-                continue  # used or kept active since the list was read
-            if not _notified_this_cycle(key.stale_notified_at, key):
-                result["flagged"].append(key.public_id)
-                if not dry_run:
-                    _flag(key, now=now, actor=actor)
-                continue
-            reminder_due = suspension_date(key) - timedelta(
-                days=settings.APIKEY_SUSPEND_REMINDER_DAYS
-            )
-            if now >= reminder_due and not _notified_this_cycle(
-                key.suspension_reminder_sent_at, key
-            ):
-                result["reminded"].append(key.public_id)
-                if not dry_run:
-                    _remind(key, now=now)
-    return result
-
-
-def _flag(key: ApiKey, *, now, actor: Actor) -> None:
-    key.stale_notified_at = now
-    suspends_on = suspension_date(key)
-    if now >= suspends_on - timedelta(days=settings.APIKEY_SUSPEND_REMINDER_DAYS):
-        # Flagged late (the job was not running): this email already is the last-week notice.
-        key.suspension_reminder_sent_at = now
-    key.save(update_fields=["stale_notified_at", "suspension_reminder_sent_at"])
-    details = {"idle_since": key.idle_since.isoformat(), "suspends_at": suspends_on.isoformat()}
-    _audit("apikey.flagged_stale", actor, key, details)
-    _send(
-        key,
-        template="apikey_stale",
-        subject=f"API key “{key.name}” has not been used for {settings.APIKEY_STALE_DAYS} days",
-        suspends_on=suspends_on,
-        cycle=key.idle_since,
-    )
-
-
-def _remind(key: ApiKey, *, now) -> None:
-    key.suspension_reminder_sent_at = now
-    key.save(update_fields=["suspension_reminder_sent_at"])
-    suspends_on = suspension_date(key)
-    _send(
-        key,
-        template="apikey_suspension_reminder",
-        subject=f"API key “{key.name}” will be suspended on {suspends_on.date().isoformat()}",
-        suspends_on=suspends_on,
-        cycle=key.idle_since,
-    )
-
-
-def apikeys_suspend_stale(
-    *, now=None, dry_run: bool = False, actor: Actor | None = None, progress=None
-) -> list[str]:
-    """Suspend keys idle ≥ APIKEY_SUSPEND_DAYS whose owner was warned this idle cycle at least
-    APIKEY_SUSPEND_REMINDER_DAYS ago (the documentation promises an email before any suspension).
-    """
-    now = now or timezone.now()
-    actor = actor or Actor.system(label="apikeys.tasks.suspend_stale_keys")
-    suspended = []
-    candidates = list(_idle_candidates(now=now, days=settings.APIKEY_SUSPEND_DAYS))
-    for candidate in progress(candidates) if progress else candidates:
-        with transaction.atomic():
-            key = ApiKey.objects.select_for_update().select_related("account").get(pk=candidate.pk)
-            if not _still_idle(key, now=now, days=settings.APIKEY_SUSPEND_DAYS):
-                continue
-            if not _notified_this_cycle(key.stale_notified_at, key) or now < suspension_date(key):
-                continue
-            suspended.append(key.public_id)
-            if dry_run:
-                continue
-            idle_days = (now - key.idle_since).days
-            apikey_suspend(
-                key=key,
-                actor=actor,
-                reason=f"Not used for {idle_days} days",
-            )
-            _send(
-                key,
-                template="apikey_suspended",
-                subject=f"API key “{key.name}” was suspended after {idle_days} idle days",
-                suspends_on=now,
-                cycle=key.idle_since,
-            )
-    return suspended

@@ -1,9 +1,9 @@
-"""Daily stale-key jobs (scheduled in settings.CELERY_BEAT_SCHEDULE); the work is in services."""
+"""Daily stale-key jobs (scheduled in settings.CELERY_BEAT_SCHEDULE); the work is in apikeys.stale."""
 
 from celery import shared_task
 from django.db import DatabaseError
 
-from apikeys import services
+from apikeys import stale
 from audit.services import Actor
 
 # Safe to retry: each key is handled in its own transaction and a flagged key is not flagged twice.
@@ -12,11 +12,11 @@ RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries"
 
 @shared_task(name="apikeys.tasks.flag_stale_keys", **RETRY)
 def flag_stale_keys() -> dict:
-    result = services.apikeys_flag_stale(actor=Actor.system(label="apikeys.tasks.flag_stale_keys"))
+    result = stale.apikeys_flag_stale(actor=Actor.system(label="apikeys.tasks.flag_stale_keys"))
     return {name: len(ids) for name, ids in result.items()}
 
 
 @shared_task(name="apikeys.tasks.suspend_stale_keys", **RETRY)
 def suspend_stale_keys() -> int:
     actor = Actor.system(label="apikeys.tasks.suspend_stale_keys")
-    return len(services.apikeys_suspend_stale(actor=actor))
+    return len(stale.apikeys_suspend_stale(actor=actor))

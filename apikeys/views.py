@@ -140,7 +140,6 @@ def key_detail(request, public_id):
         {
             "key": key,
             "scope_descriptions": SCOPES,
-            "suspends_on": services.suspension_date(key) if key.is_stale else None,
             "requests_url": f"{reverse('apikeys_requests:requests')}?key={key.public_id}",
         },
     )
@@ -150,7 +149,7 @@ def key_detail(request, public_id):
 @team_admin_required
 def key_rotate(request, public_id):
     key = _key_for(request, public_id)
-    if not key.is_active or key.expires_at is not None:
+    if not key.can_rotate:
         # Checked before the sudo form so a refused rotation never spends the one-time code.
         messages.error(request, "Only an active key that has not been rotated yet can be rotated.")
         return redirect("apikeys:detail", public_id=key.public_id)

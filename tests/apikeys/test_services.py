@@ -380,3 +380,14 @@ def test_concurrent_creates_cannot_pass_the_limit(account_a):
         thread.join()
     assert sorted(outcomes) == ["created", "refused"]
     assert ApiKey.objects.for_account(account_a).count() == 4
+
+
+def test_can_rotate_is_the_rule_of_the_service_and_the_page(make_key, system_actor):
+    key, _ = make_key(name="rotating")
+    assert key.can_rotate
+    new, _ = apikey_rotate(key=key, actor=system_actor, expire_old_in="24h")
+    key.refresh_from_db()
+    assert not key.can_rotate and new.can_rotate  # in its grace period; the replacement may
+    revoked, _ = make_key(name="gone")
+    apikey_revoke(key=revoked, actor=system_actor)
+    assert not revoked.can_rotate

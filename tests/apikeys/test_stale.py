@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from apikeys.models import ApiKey, Status
-from apikeys.services import apikey_keep_active, apikeys_flag_stale, apikeys_suspend_stale
+from apikeys.services import apikey_keep_active
+from apikeys.stale import apikeys_flag_stale, apikeys_suspend_stale
 from apikeys.tasks import flag_stale_keys, suspend_stale_keys
 from statuspool.notifications.models import OutboxEmail
 from tests.apikeys.helpers import events
@@ -226,3 +227,31 @@ def test_emails_render_with_the_suspension_date(idle_key, alice):
         assert f'"{idle_key.name}"' in message.body  # plain text is not HTML-escaped
         assert f"/settings/api-access/{idle_key.public_id}/" in message.body
         assert message.to == [alice.email]
+
+
+def test_suspension_date_and_overdue_are_the_models_and_the_jobs(idle_key):
+    """``suspends_on``/``suspension_overdue``: the same rule the daily job applies."""
+    assert idle_key.suspends_on == day(90) and not idle_key.warned_this_idle_cycle
+    # Warned late (day 88): the 7-day notice pushes the suspension to day 95.
+    idle_key.stale_notified_at = day(88)
+    assert idle_key.warned_this_idle_cycle and idle_key.suspends_on == day(95)
+    with time_machine.travel(day(94), tick=False):
+        assert not idle_key.suspension_overdue
+    with time_machine.travel(day(95), tick=False):
+        assert idle_key.suspension_overdue
+    # Used after the warning: a new idle cycle, the old warning no longer counts.
+    idle_key.last_used_at = day(89)
+    assert not idle_key.warned_this_idle_cycle and idle_key.suspends_on == day(179)
+
+
+def test_detail_page_says_when_a_stale_key_is_due(client, alice, idle_key):
+    from tests.conftest import login
+
+    login(client, alice)
+    url = f"/settings/api-access/{idle_key.public_id}/"
+    with time_machine.travel(day(70), tick=False):
+        text = client.get(url).content.decode()
+    assert "will be suspended automatically on" in text and "2025-04-01" in text
+    with time_machine.travel(day(91), tick=False):
+        text = client.get(url).content.decode()
+    assert "due for automatic suspension" in text

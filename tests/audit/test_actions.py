@@ -249,7 +249,7 @@ def apikey_flagged_stale(ctx):
     from django.conf import settings
     from django.utils import timezone
 
-    from apikeys.services import apikeys_flag_stale
+    from apikeys.stale import apikeys_flag_stale
 
     now = timezone.now() + timedelta(days=settings.APIKEY_STALE_DAYS + 1)
     result = apikeys_flag_stale(now=now)

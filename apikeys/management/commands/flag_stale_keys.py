@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from apikeys.services import apikeys_flag_stale
+from apikeys.stale import apikeys_flag_stale
 from audit.services import Actor
 
 
