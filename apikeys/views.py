@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apikeys import services
 from apikeys.forms import ApiKeyCreateForm, RevokeForm, RotateForm, ScopesForm
@@ -70,6 +70,7 @@ def _show_once(request, key: ApiKey, raw: str, *, replaced: ApiKey | None = None
     return response
 
 
+@require_GET
 @login_required
 @team_admin_required
 def key_list(request):
@@ -97,6 +98,7 @@ def _prefill(request) -> dict:
     return {"scopes": [scope for scope in wanted if scope in SCOPES]}
 
 
+@require_http_methods(["GET", "POST"])
 @login_required
 @team_admin_required
 def key_create(request):
@@ -130,6 +132,7 @@ def key_create(request):
     return render(request, "apikeys/create.html", context)
 
 
+@require_GET
 @login_required
 @team_admin_required
 def key_detail(request, public_id):
@@ -145,6 +148,7 @@ def key_detail(request, public_id):
     )
 
 
+@require_http_methods(["GET", "POST"])
 @login_required
 @team_admin_required
 def key_rotate(request, public_id):
@@ -178,6 +182,7 @@ def key_rotate(request, public_id):
     )
 
 
+@require_http_methods(["GET", "POST"])
 @login_required
 @team_admin_required
 def key_revoke(request, public_id):
@@ -199,6 +204,7 @@ def key_revoke(request, public_id):
     return render(request, "apikeys/revoke.html", {"key": key, "form": form})
 
 
+@require_http_methods(["GET", "POST"])
 @login_required
 @team_admin_required
 def key_reactivate(request, public_id):
@@ -237,6 +243,7 @@ def _adds_scopes(key: ApiKey, form: ScopesForm) -> bool:
     return bool(set(form.cleaned_data["scopes"]) - set(key.scopes))
 
 
+@require_http_methods(["GET", "POST"])
 @login_required
 @team_admin_required
 def key_edit_scopes(request, public_id):

@@ -4,11 +4,18 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 
 from statuspool.api.errors import error_body
 
+
+@require_GET
+def home(request):
+    return redirect("monitoring:monitor_list")
+
+
 urlpatterns = [
-    path("", lambda request: redirect("monitoring:monitor_list"), name="home"),
+    path("", home, name="home"),
     path("", include("statuspool.accounts.urls")),
     path("", include("statuspool.onboarding.urls")),
     path("monitors/", include("statuspool.monitoring.urls")),
