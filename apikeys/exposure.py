@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Count, Max, Min, Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from apikeys.models import Status
 from audit.filters import TimeWindowForm
@@ -92,13 +92,6 @@ class Step:
     link_text: str = ""
 
 
-def _url(name: str, *args) -> str | None:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
 def incident_steps(key) -> list[Step]:
     revoked = key.status == Status.REVOKED
     if revoked:
@@ -114,7 +107,7 @@ def incident_steps(key) -> list[Step]:
             "Revoke the key",
             "Revocation is immediate and final: every request with this key is refused from "
             "then on.",
-            url=_url("apikeys:revoke", key.public_id),
+            url=reverse("apikeys:revoke", args=[key.public_id]),
             link_text="Revoke this key…",
         )
     replacement = getattr(key, "rotated_to", None)
@@ -124,7 +117,7 @@ def incident_steps(key) -> list[Step]:
             "Deploy a replacement with the same scopes",
             f"Replaced by {replacement.display_id} ({scopes}). Deploy it to your systems.",
             done=True,
-            url=_url("apikeys:detail", replacement.public_id),
+            url=reverse("apikeys:detail", args=[replacement.public_id]),
             link_text="Open the replacement",
         )
     elif not revoked:
@@ -132,21 +125,21 @@ def incident_steps(key) -> list[Step]:
             "Deploy a replacement with the same scopes",
             f"Rotating creates a replacement with the same name and scopes ({scopes}) and can "
             "revoke this key at once.",
-            url=_url("apikeys:rotate", key.public_id),
+            url=reverse("apikeys:rotate", args=[key.public_id]),
             link_text="Rotate this key…",
         )
     else:
         replace = Step(
             "Deploy a replacement with the same scopes",
             f"Create a key with the scopes {scopes}, then deploy it to your systems.",
-            url=(_url("apikeys:create") or "") + "?" + urlencode({"scopes": ",".join(key.scopes)}),
+            url=reverse("apikeys:create") + "?" + urlencode({"scopes": ",".join(key.scopes)}),
             link_text="Create a replacement key",
         )
     review = Step(
         "Review the exposure window",
         "Every request made with this key in the window is listed below; export them as CSV, "
         "and check the audit log for what was done with the key.",
-        url=(_url("audit:log") or "") + f"?key={key.public_id}",
+        url=reverse("audit:log") + f"?key={key.public_id}",
         link_text="Audit log for this key",
     )
     return [revoke, replace, review]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from apikeys.models import ApiKey
 from statuspool.notifications.services import email_enqueue
@@ -25,11 +25,7 @@ def _when(timestamp: float) -> datetime:
 
 
 def _key_url(key: ApiKey) -> str:
-    try:
-        path = reverse("apikeys:detail", args=[key.public_id])
-    except NoReverseMatch:
-        path = "/settings/api-access/"
-    return f"{settings.SITE_URL}{path}"
+    return settings.SITE_URL + reverse("apikeys:detail", args=[key.public_id])
 
 
 def alert_recipients(key: ApiKey) -> list[str]:

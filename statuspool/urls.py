@@ -1,12 +1,11 @@
 """URL map. Each app owns its URLs; /v2 is the monitoring API, /oauth the authorization server."""
 
 from django.contrib import admin
-from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
-from statuspool.api.errors import error_body
+from statuspool.api.errors import json_error
 
 
 @require_GET
@@ -33,7 +32,7 @@ urlpatterns = [
 
 def handler404(request, exception=None):
     if request.path == "/v2" or request.path.startswith("/v2/"):
-        return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+        return json_error("not_found", "No such endpoint.", 404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -41,9 +40,7 @@ def handler404(request, exception=None):
 
 def handler500(request):
     if request.path == "/v2" or request.path.startswith("/v2/"):
-        return JsonResponse(
-            error_body("server_error", "Something went wrong on our side."), status=500
-        )
+        return json_error("server_error", "Something went wrong on our side.", 500)
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -1,10 +1,10 @@
-"""The settings navigation of the documentation, showing only the screens that exist."""
+"""The settings navigation of the documentation."""
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from statuspool.accounts.middleware import memberships_of
 
-# (label, URL name, who sees it). Screens land issue by issue; a missing URL hides its entry.
+# (label, URL name, who sees it).
 SETTINGS_NAVIGATION = [
     ("API Access", "apikeys:list", "team_admin"),
     ("OAuth Applications", "oauthapps:application_list", "team_admin"),
@@ -16,20 +16,9 @@ SETTINGS_NAVIGATION = [
 ]
 
 
-def _url(name):
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
-
-
 def team_admin_screens() -> list[str]:
     """URL prefixes of the settings screens only team admins may open."""
-    return [
-        url
-        for _label, name, who in SETTINGS_NAVIGATION
-        if who == "team_admin" and (url := _url(name))
-    ]
+    return [reverse(name) for _label, name, who in SETTINGS_NAVIGATION if who == "team_admin"]
 
 
 def navigation(request):
@@ -40,8 +29,8 @@ def navigation(request):
     is_team_admin = bool(membership) and membership.is_team_admin
     items = []
     for label, name, audience in SETTINGS_NAVIGATION:
-        url = _url(name)
-        if url and (audience == "member" or is_team_admin):
+        url = reverse(name)
+        if audience == "member" or is_team_admin:
             items.append({"label": label, "url": url, "active": request.path.startswith(url)})
     return {
         "settings_navigation": items,

@@ -1,17 +1,14 @@
 import pyotp
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from statuspool.accounts.models import TOTPDevice, User
 from statuspool.onboarding import demo
 
 
 def _login_url() -> str:
-    try:
-        return settings.SITE_URL + reverse(settings.LOGIN_URL)
-    except NoReverseMatch:
-        return settings.SITE_URL + "/"
+    return settings.SITE_URL + reverse(settings.LOGIN_URL)
 
 
 class Command(BaseCommand):
