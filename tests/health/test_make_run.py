@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -173,3 +174,46 @@ def test_a_busy_port_stops_make_run_before_anything_starts(tmp_path):
     assert "make run PORT=" in result.stderr
     assert "Serving" not in result.stdout
     assert not (tmp_path / "var" / "supervisord.pid").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_make_run_is_terminated_everything_stops(tmp_path):
+    """GNU make does not pass SIGTERM on to .ci/serve; supervisord notices its starter is gone."""
+    port = _free_port()
+    env = _env(tmp_path, port)
+    log = tmp_path / "make-run.log"
+    # Stands in for make: runs .ci/serve as a child and dies of SIGTERM without passing it on.
+    starter_code = "import subprocess; subprocess.run(['bash', '.ci/serve'])"
+    with open(log, "wb") as output:
+        starter = subprocess.Popen(
+            [sys.executable, "-c", starter_code],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    processes = {}
+    try:
+        _wait_for(
+            lambda: _ctl(env, "status").count("RUNNING") == 4,
+            f"web, worker, beat and the watcher to run\n{log.read_text()[-3000:]}",
+        )
+        processes = _wait_for(
+            lambda: (
+                (found := _descendants(starter.pid))
+                and sum("gunicorn" in command for command in found.values()) == 3  # master + 2
+                and found
+            ),
+            "gunicorn's workers",
+        )
+        assert any("celery -A statuspool worker" in command for command in processes.values())
+        assert any("celery -A statuspool beat" in command for command in processes.values())
+        starter.send_signal(signal.SIGTERM)
+        starter.wait(timeout=30)
+        _wait_for(
+            lambda: not any(_alive(pid) for pid in processes),
+            f"every process to stop\n{log.read_text()[-3000:]}",
+        )
+    finally:
+        for pid in processes:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    # The watcher asked supervisord to stop (its own message goes to the terminal's stderr).
+    assert "received SIGTERM indicating exit request" in log.read_text()
