@@ -16,10 +16,11 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import Actor
+from statuspool import credential_format
 from statuspool.accounts import invitation_services as invitations
 from statuspool.accounts.decorators import enrollment_url, team_admin_required
 from statuspool.accounts.middleware import SESSION_KEY
-from statuspool.accounts.models import Invitation, Role, User
+from statuspool.accounts.models import INVITATION_PREFIX, Invitation, Role, User
 from statuspool.accounts.sudo import SudoForm, sudo_confirm
 from statuspool.accounts.team_forms import InvitationSignupForm, InviteForm
 from statuspool.accounts.team_limits import invitation_allowed
@@ -90,7 +91,10 @@ def invitation_revoke(request, pk):
 @never_cache
 @require_GET
 def invitation_open(request, token):
-    request.session[TOKEN_SESSION_KEY] = token
+    if credential_format.is_well_formed(token, INVITATION_PREFIX):
+        request.session[TOKEN_SESSION_KEY] = token
+    else:  # a mangled link: nothing worth keeping (the accept page says the link does not work)
+        request.session.pop(TOKEN_SESSION_KEY, None)
     return redirect("accounts:invitation_accept")
 
 
