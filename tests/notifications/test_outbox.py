@@ -265,3 +265,31 @@ def test_two_workers_claiming_the_same_row_send_it_once(settings):
     # A third, later worker finds it sent.
     assert services.outbox_send(email_id=email.pk) == "skipped"
     assert SlowBackend.sends == 1
+
+
+@pytest.mark.django_db
+def test_secret_context_is_sealed_kept_through_retries_and_erased_when_given_up(settings):
+    """An invitation or reset link: encrypted in the row, still there for every retry while SMTP
+    is down, gone once the outbox gives up (and, see test_invitations, once it is sent)."""
+    settings.EMAIL_BACKEND = "tests.notifications.test_outbox.FailingBackend"
+    link = "https://example.test/invitations/sp_inv_secret-looking-value/"
+    with transaction.atomic():
+        email = services.email_enqueue(
+            to=["a@example.test"],
+            subject="Invitation",
+            template="team_invitation",
+            context={"account_name": "Acme", "sender": "x", "role": "member", "expires_at": "-"},
+            secret_context={"invitation_url": link},
+        )
+    email.refresh_from_db()
+    assert link not in str(email.context) and services.SEALED_KEY in email.context
+    assert link in services.render_message(email).body
+    now = timezone.now()
+    for _attempt in range(MAX_ATTEMPTS):
+        services.outbox_send(email_id=email.pk, now=now)
+        email.refresh_from_db()
+        now = email.next_attempt_at
+        if email.status == OutboxEmail.Status.PENDING:
+            assert services.SEALED_KEY in email.context  # still sendable on the next try
+    assert email.status == OutboxEmail.Status.FAILED
+    assert services.SEALED_KEY not in email.context
