@@ -36,6 +36,7 @@ ACTIONS = {
     "oauth.application_updated": "OAuth application updated",
     "oauth.secret_reset": "OAuth client secret reset",
     "oauth.application_deleted": "OAuth application deleted",
+    "oauth.application_logo_changed": "OAuth application logo changed",
     "oauth.grant_approved": "OAuth access granted",
     "oauth.grant_denied": "OAuth access denied",
     "oauth.grant_revoked": "OAuth access revoked",

@@ -1,7 +1,7 @@
 """Operators' view of OAuth applications and grants: read-only, never a secret, audited actions.
 
 django-oauth-toolkit registers editable admin pages for every one of its models (our swapped
-Application, AccessToken, RefreshToken, Grant and IDToken). Through them an operator could change a
+Application, AccessToken, RefreshToken, Grant, IDToken and DeviceGrant). Through them an operator could change a
 client secret or delete an application without an audit event, so they are all unregistered here.
 What remains can only be changed through ``oauthapps.services`` (one transaction with its audit
 event, the operator as actor): deleting an application, revoking a grant. Tokens and codes have no
@@ -12,11 +12,19 @@ from django.contrib import admin, messages
 
 from audit.services import Actor
 from oauthapps import services
-from oauthapps.models import AccessToken, Application, Authorization, Grant, IDToken, RefreshToken
+from oauthapps.models import (
+    AccessToken,
+    Application,
+    Authorization,
+    DeviceGrant,
+    Grant,
+    IDToken,
+    RefreshToken,
+)
 
 # Registered by oauth2_provider.admin, which Django's autodiscovery imports before this module
-# (oauth2_provider comes first in INSTALLED_APPS).
-for model in (Application, AccessToken, RefreshToken, Grant, IDToken):
+# (oauth2_provider comes first in INSTALLED_APPS). Device grants are codes too: no page.
+for model in (Application, AccessToken, RefreshToken, Grant, IDToken, DeviceGrant):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 

@@ -4,13 +4,52 @@ One indexed query per request, by the token's SHA-256 checksum, joined with its 
 application and the user's *current* membership role. Nothing is cached, so a token stops working
 on the very next request when its grant is revoked, the user leaves the account, or the user's
 role no longer allows a scope (the scope is dropped from the credential).
+
+A DPoP-bound token (RFC 9449, ``AccessToken.jkt``) is accepted only as ``Authorization: DPoP …``
+with a ``DPoP`` proof signed by the bound key for this method and URL whose ``ath`` is the
+token's hash; presented as Bearer, without a proof or with another key it is refused with
+``WWW-Authenticate: DPoP error="invalid_dpop_proof"``. The proof check queries nothing (the key
+thumbprint comes with the token row, the jti goes to the shared cache).
 """
 
-from oauthapps import token_format
+from oauthapps import dpop, token_format
+from oauthapps.models import AccessToken
 from oauthapps.scopes import scopes_for_role
 from oauthapps.token_lookup import active_access_token
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
+
+
+class InvalidDPoPProof(InvalidToken):
+    def __init__(self, message: str):
+        super().__init__(message, code="invalid_dpop_proof")
+        self.extra_headers = {
+            "WWW-Authenticate": (
+                f'DPoP algs="{" ".join(dpop.ALGORITHMS)}", error="invalid_dpop_proof", '
+                f'error_description="{message}"'
+            )
+        }
+
+
+def _check_dpop(token: AccessToken, raw: str, request) -> None:
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0].lower()
+    if not token.jkt:
+        if scheme == "dpop":
+            raise InvalidToken("This access token is not DPoP-bound: use the Bearer scheme.")
+        return
+    if scheme != "dpop":
+        raise InvalidDPoPProof("This token is DPoP-bound: send it as 'Authorization: DPoP'.")
+    try:
+        proof = dpop.verify_proof(
+            request.META.get("HTTP_DPOP"),
+            method=request.method,
+            url=request.build_absolute_uri(request.path),
+            access_token=raw,
+        )
+    except dpop.DPoPError as exc:
+        raise InvalidDPoPProof(str(exc)) from exc
+    if proof.jkt != token.jkt:
+        raise InvalidDPoPProof("The DPoP proof is signed with another key than the token's.")
 
 
 def authenticate_access_token(raw: str, request) -> Credential:
@@ -19,6 +58,7 @@ def authenticate_access_token(raw: str, request) -> Credential:
     token = active_access_token(raw)
     if token is None:
         raise InvalidToken()
+    _check_dpop(token, raw, request)
     authorization = token.authorization
     account = authorization.account
     scopes = frozenset(token.scope.split()) & scopes_for_role(token.role)
@@ -36,3 +76,6 @@ def authenticate_access_token(raw: str, request) -> Credential:
         user_id=token.user_id,
         authorization_id=authorization.pk,
     )
+
+
+authenticate_access_token.accepts_dpop = True

@@ -4,8 +4,13 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from oauthapps import logos
+from oauthapps.device import normalise_user_code
 from oauthapps.models import Application
+from oauthapps.scopes import all_scopes
+from oauthapps.services import CLI, WEB
 
 MAX_REDIRECT_URIS = 10
 LOOPBACK_HOSTS = {"localhost"}
@@ -48,7 +53,23 @@ def validate_redirect_uri(uri: str) -> str | None:
     return None
 
 
+def _profile_url(value: str) -> str:
+    if value and urlsplit(value).scheme != "https":
+        raise ValidationError("Use an https:// address.")
+    return value
+
+
 class ApplicationForm(forms.Form):
+    client_kind = forms.ChoiceField(
+        label="Kind of client",
+        widget=forms.RadioSelect,
+        choices=[
+            (WEB, "Web application — confidential, authorization code with PKCE (S256)"),
+            (CLI, "Public client / CLI — no secret, device flow (people approve in a browser)"),
+        ],
+        initial=WEB,
+        required=False,  # a web application unless the CLI kind is chosen
+    )
     name = forms.CharField(
         max_length=100,
         help_text="Shown to people on the consent screen, e.g. “PagerDuty Sync”.",
@@ -60,13 +81,42 @@ class ApplicationForm(forms.Form):
         help_text="What the application does with StatusPool data; also shown on the consent "
         "screen.",
     )
+    homepage_url = forms.URLField(
+        label="Homepage URL", required=False, max_length=500, assume_scheme="https"
+    )
+    privacy_policy_url = forms.URLField(
+        label="Privacy policy URL", required=False, max_length=500, assume_scheme="https"
+    )
+    logo = forms.FileField(
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}
+        ),
+        help_text="PNG, JPEG, GIF or WebP, at most 1 MB; shown at 128×128 on the consent screen.",
+    )
+    remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
+    allowed_scopes = forms.MultipleChoiceField(
+        label="Scopes this application may ask for",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Leave all unticked to allow every scope. Requests beyond the ticked ones are "
+        "refused with invalid_scope.",
+    )
+    require_dpop = forms.BooleanField(
+        label="Require sender-constrained tokens (DPoP)",
+        required=False,
+        help_text="Every token request must carry a DPoP proof; tokens then work only together "
+        "with a proof signed by the same key.",
+    )
     redirect_uris = forms.CharField(
         label="Redirect URIs",
+        required=False,
         widget=forms.Textarea(
             attrs={"rows": 3, "placeholder": "https://hooks.internal.example.com/callback"}
         ),
-        help_text="One per line. https only, except http://127.0.0.1 or http://localhost for "
-        "native apps. Each is matched exactly: same scheme, host, port, path and query.",
+        help_text="Web applications only. One per line. https only, except http://127.0.0.1 or "
+        "http://localhost for native apps. Each is matched exactly: same scheme, host, port, "
+        "path and query.",
     )
 
     def __init__(self, *args, account, instance: Application | None = None, **kwargs):
@@ -76,10 +126,47 @@ class ApplicationForm(forms.Form):
                 "name": instance.name,
                 "description": instance.description,
                 "redirect_uris": "\n".join(instance.redirect_uri_list),
+                "homepage_url": instance.homepage_url,
+                "privacy_policy_url": instance.privacy_policy_url,
+                "allowed_scopes": instance.allowed_scopes,
+                "require_dpop": instance.require_dpop,
             }
         super().__init__(*args, **kwargs)
         self.account = account
         self.instance = instance
+        self.fields["allowed_scopes"].choices = list(all_scopes().items())
+        if instance is not None:
+            # The kind decides the client type and grant; it is chosen once, at registration.
+            del self.fields["client_kind"]
+        else:
+            del self.fields["remove_logo"]
+
+    @property
+    def is_cli(self) -> bool:
+        if self.instance is not None:
+            return self.instance.is_device_client
+        return self.cleaned_data.get("client_kind") == CLI
+
+    def clean_client_kind(self):
+        return self.cleaned_data.get("client_kind") or WEB
+
+    def clean_homepage_url(self):
+        return _profile_url(self.cleaned_data["homepage_url"])
+
+    def clean_privacy_policy_url(self):
+        return _profile_url(self.cleaned_data["privacy_policy_url"])
+
+    def clean_logo(self):
+        upload = self.cleaned_data.get("logo")
+        return logos.logo_png(upload) if upload else None
+
+    def profile(self) -> dict:
+        return {
+            "homepage_url": self.cleaned_data["homepage_url"],
+            "privacy_policy_url": self.cleaned_data["privacy_policy_url"],
+            "allowed_scopes": [s for s in all_scopes() if s in self.cleaned_data["allowed_scopes"]],
+            "require_dpop": self.cleaned_data["require_dpop"],
+        }
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -94,6 +181,10 @@ class ApplicationForm(forms.Form):
         return self.cleaned_data["description"].strip()
 
     def clean_redirect_uris(self) -> list[str]:
+        if self.is_cli:
+            return []  # a device-flow client never receives a redirect
+        if not self.cleaned_data["redirect_uris"].strip():
+            raise ValidationError(self.fields["redirect_uris"].error_messages["required"])
         uris = []
         errors = []
         for line in self.cleaned_data["redirect_uris"].splitlines():
@@ -128,3 +219,25 @@ class ConsentForm(forms.Form):
 
     def clean_account(self):
         return self.memberships[self.cleaned_data["account"]]
+
+
+class DeviceCodeForm(forms.Form):
+    user_code = forms.CharField(
+        label="Code shown on your device",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "placeholder": "WDJB-MJHT",
+                "class": "code-input",
+            }
+        ),
+    )
+
+    def clean_user_code(self):
+        code = normalise_user_code(self.cleaned_data["user_code"])
+        if code is None:
+            raise ValidationError("Enter the eight letters your device shows, like WDJB-MJHT.")
+        return code

@@ -7,24 +7,32 @@ rate limits count against, and what revoking a connection kills in one statement
 
 Secrets at rest: the client secret is stored as a keyed HMAC-SHA256 digest
 (``oauthapps.hashers``), access and refresh tokens only as SHA-256 checksums (DOT's RFC 9700 token
-storage), and authorization codes only as SHA-256 digests (``HashedCodeField``).
+storage), and authorization codes only as SHA-256 digests (``HashedCodeField``). Device codes are
+stored like authorization codes, user codes as keyed digests (``oauthapps.device``).
+
+Two kinds of client: a confidential web application (authorization code + PKCE S256) and a
+public client / CLI (no secret, device authorization grant, RFC 8628).
 """
 
 import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import (
     AbstractAccessToken,
     AbstractApplication,
+    AbstractDeviceGrant,
     AbstractGrant,
     AbstractIDToken,
     AbstractRefreshToken,
 )
 
 from oauthapps import hashers
+from oauthapps.scopes import all_scopes
 from statuspool.scopes import order_scopes
 
 CODE_DIGEST_PREFIX = "sha256$"
@@ -77,10 +85,44 @@ class Application(AbstractApplication):
         max_length=255, blank=True, default=generate_client_secret, verbose_name="client secret"
     )
 
+    # The profile the consent screen shows (the logo lives in ApplicationLogo, off the hot path).
+    homepage_url = models.URLField(blank=True, max_length=500)
+    privacy_policy_url = models.URLField(blank=True, max_length=500)
+    # A ceiling on what the application may ever ask for; empty means every scope.
+    allowed_scopes = models.JSONField(default=list, blank=True)
+    # "Require sender-constrained tokens": every token request must carry a DPoP proof.
+    require_dpop = models.BooleanField(default=False)
+
     objects = ApplicationQuerySet.as_manager()
 
     class Meta(AbstractApplication.Meta):
         ordering = ["name", "id"]
+
+    @property
+    def is_device_client(self) -> bool:
+        return self.authorization_grant_type == self.GRANT_DEVICE_CODE
+
+    @property
+    def scope_ceiling(self) -> list[str]:
+        return order_scopes(self.allowed_scopes) if self.allowed_scopes else list(all_scopes())
+
+    def scopes_within_ceiling(self, scopes) -> bool:
+        return set(scopes) <= set(self.scope_ceiling)
+
+    @cached_property
+    def logo_url(self) -> str:
+        """Where the consent screen loads the logo from (our origin), or "" without one."""
+        digest = (
+            ApplicationLogo.objects.filter(application_id=self.pk)
+            .values_list("digest", flat=True)
+            .first()
+        )
+        if not digest:
+            return ""
+        return reverse(
+            "oauth2_provider:application-logo",
+            kwargs={"client_id": self.client_id, "digest": digest},
+        )
 
     @property
     def redirect_uri_list(self) -> list[str]:
@@ -97,6 +139,22 @@ class Application(AbstractApplication):
         if any(uri.startswith("http://") for uri in self.redirect_uri_list):
             return ["https", "http"]
         return ["https"]
+
+
+class ApplicationLogo(models.Model):
+    """The application's logo, validated and re-encoded as a small PNG, served from our origin.
+
+    Kept in the database (not on a disk one web host has) and in its own table, so loading an
+    application on the /v2 path never drags the image along.
+    """
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="logo")
+    png = models.BinaryField()
+    digest = models.CharField(max_length=16)  # part of the URL: a new logo is a new URL
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Logo of application #{self.application_id}"
 
 
 class AuthorizationQuerySet(models.QuerySet):
@@ -164,12 +222,45 @@ class AccessToken(AbstractAccessToken):
     authorization = models.ForeignKey(
         Authorization, on_delete=models.CASCADE, null=True, related_name="access_tokens"
     )
+    # RFC 9449: the SHA-256 thumbprint of the DPoP key the token is bound to ("" = bearer token).
+    jkt = models.CharField(max_length=64, blank=True, default="")
+
+    @property
+    def token_type(self) -> str:
+        return "DPoP" if self.jkt else "Bearer"
 
 
 class RefreshToken(AbstractRefreshToken):
     authorization = models.ForeignKey(
         Authorization, on_delete=models.CASCADE, null=True, related_name="refresh_tokens"
     )
+    # Bound for public clients only (RFC 9449 §5): they have no secret to protect the refresh.
+    jkt = models.CharField(max_length=64, blank=True, default="")
+
+
+class DeviceGrant(AbstractDeviceGrant):
+    """One device authorization request (RFC 8628) from its issue to its single redemption.
+
+    ``device_code`` is stored as a SHA-256 digest (``HashedCodeField``: DOT's lookups hash what
+    they are given), ``user_code`` as a keyed digest (``oauthapps.device.user_code_digest``): the
+    short code a person types has ~34 bits, so a plain hash of it could be reversed by brute force.
+    """
+
+    device_code = HashedCodeField(max_length=100, verbose_name="device code digest")
+    user_code = models.CharField(max_length=100, db_index=True, verbose_name="user code digest")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, null=True, related_name="device_grants"
+    )
+    authorization = models.ForeignKey(
+        Authorization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractDeviceGrant.Meta):
+        pass
 
 
 class IDToken(AbstractIDToken):

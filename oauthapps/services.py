@@ -4,7 +4,9 @@ Plaintext client secrets exist only in the return values of ``application_regist
 ``application_reset_secret`` (the page that shows them once); the database keeps digests.
 """
 
+import hashlib
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -12,10 +14,24 @@ from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
 
 from audit.services import Actor, record
-from oauthapps.models import AccessToken, Application, Authorization, Grant, RefreshToken
+from oauthapps import device
+from oauthapps.models import (
+    AccessToken,
+    Application,
+    ApplicationLogo,
+    Authorization,
+    DeviceGrant,
+    Grant,
+    RefreshToken,
+)
 from statuspool.scopes import order_scopes
 
 log = logging.getLogger(__name__)
+
+
+WEB = "web"
+CLI = "cli"
+PROFILE_FIELDS = ("homepage_url", "privacy_policy_url", "allowed_scopes", "require_dpop")
 
 
 def _application_details(application: Application) -> dict:
@@ -23,6 +39,11 @@ def _application_details(application: Application) -> dict:
         "name": application.name,
         "client_id": application.client_id,
         "redirect_uris": application.redirect_uri_list,
+        "client_kind": CLI if application.is_device_client else WEB,
+        "homepage_url": application.homepage_url,
+        "privacy_policy_url": application.privacy_policy_url,
+        "allowed_scopes": application.allowed_scopes,
+        "require_dpop": application.require_dpop,
     }
 
 
@@ -37,20 +58,36 @@ def _revoke_tokens(tokens_filter: Q) -> None:
 
 # --- Applications --------------------------------------------------------------------------------
 def application_register(
-    *, account, name: str, description: str, redirect_uris: list[str], actor: Actor, created_by
+    *,
+    account,
+    name: str,
+    description: str,
+    redirect_uris: list[str],
+    actor: Actor,
+    created_by,
+    client_kind: str = WEB,
+    **profile,
 ) -> tuple[Application, str]:
-    """Register a confidential authorization-code client; returns (application, plaintext secret)."""
-    secret = generate_client_secret()
+    """Register a client; returns (application, plaintext secret — "" for a public CLI client).
+
+    ``web``: confidential, authorization code with PKCE (S256). ``cli``: public, no secret and no
+    redirect URI, device authorization grant only. ``profile``: any of ``PROFILE_FIELDS``.
+    """
+    cli = client_kind == CLI
+    secret = "" if cli else generate_client_secret()
     with transaction.atomic():
         application = Application(
             account=account,
             name=name,
             description=description,
-            redirect_uris=" ".join(redirect_uris),
-            client_type=Application.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris="" if cli else " ".join(redirect_uris),
+            client_type=Application.CLIENT_PUBLIC if cli else Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=(
+                Application.GRANT_DEVICE_CODE if cli else Application.GRANT_AUTHORIZATION_CODE
+            ),
             client_secret=secret,
             created_by=created_by,
+            **{field: profile[field] for field in PROFILE_FIELDS if field in profile},
         )
         application.save()
         record(
@@ -64,14 +101,26 @@ def application_register(
 
 
 def application_update(
-    *, application: Application, name: str, description: str, redirect_uris: list[str], actor
+    *,
+    application: Application,
+    name: str,
+    description: str,
+    redirect_uris: list[str],
+    actor,
+    **profile,
 ) -> Application:
     with transaction.atomic():
         before = _application_details(application) | {"description": application.description}
         application.name = name
         application.description = description
-        application.redirect_uris = " ".join(redirect_uris)
-        application.save(update_fields=["name", "description", "redirect_uris", "updated"])
+        if not application.is_device_client:
+            application.redirect_uris = " ".join(redirect_uris)
+        changed_profile = [field for field in PROFILE_FIELDS if field in profile]
+        for field in changed_profile:
+            setattr(application, field, profile[field])
+        application.save(
+            update_fields=["name", "description", "redirect_uris", "updated", *changed_profile]
+        )
         after = _application_details(application) | {"description": description}
         changed = {field: after[field] for field in after if after[field] != before[field]}
         record(
@@ -126,7 +175,7 @@ def application_delete(*, application: Application, actor: Actor) -> None:
 
 # --- Grants (Authorizations) ---------------------------------------------------------------------
 def authorization_approve(
-    *, user, application: Application, account, scopes: list[str], actor: Actor
+    *, user, application: Application, account, scopes: list[str], actor: Actor, flow: str = "code"
 ) -> Authorization:
     """Record consent; approving again for the same account widens the existing grant."""
     scopes = order_scopes(scopes)
@@ -155,12 +204,15 @@ def authorization_approve(
                 "application": application.name,
                 "client_id": application.client_id,
                 "scopes": scopes,
+                "flow": flow,
             },
         )
     return authorization
 
 
-def authorization_deny(*, user, application: Application, account, scopes: list[str], actor):
+def authorization_deny(
+    *, user, application: Application, account, scopes: list[str], actor, flow: str = "code"
+):
     with transaction.atomic():
         record(
             action="oauth.grant_denied",
@@ -172,6 +224,7 @@ def authorization_deny(*, user, application: Application, account, scopes: list[
                 "client_id": application.client_id,
                 "scopes": order_scopes(scopes),
                 "user": user.email,
+                "flow": flow,
             },
         )
 
@@ -249,3 +302,83 @@ def code_replay_detected(*, grant: Grant) -> None:
     )
     if grant.token_family:
         RefreshToken.revoke_family(grant.token_family)
+
+
+# --- Device authorization grant (RFC 8628) --------------------------------------------------------
+def device_grant_create(
+    *,
+    application: Application,
+    scopes: list[str],
+    device_code: str,
+    user_code: str,
+    expires_in: int,
+    interval: int,
+) -> DeviceGrant:
+    """Store a new device authorization: both codes only as digests. Not audited: anyone holding
+    a public client_id can ask, and nothing is granted until a person approves on /device."""
+    return DeviceGrant.objects.create(
+        application=application,
+        client_id=application.client_id,
+        device_code=device_code,
+        user_code=device.user_code_digest(user_code),
+        scope=" ".join(order_scopes(scopes)),
+        expires=timezone.now() + timedelta(seconds=expires_in),
+        interval=interval,
+    )
+
+
+def device_grant_claim(*, grant: DeviceGrant, user) -> bool:
+    """The first person to type a user code owns it; for anyone else it no longer exists."""
+    claimed = (
+        DeviceGrant.objects.filter(pk=grant.pk, status=DeviceGrant.AUTHORIZATION_PENDING)
+        .filter(Q(user__isnull=True) | Q(user=user))
+        .update(user=user)
+    )
+    return bool(claimed)
+
+
+def device_grant_decide(*, grant: DeviceGrant, user, account, approve: bool, actor: Actor) -> None:
+    """Approve (the grant and its consent, audited as oauth.grant_approved) or deny the device."""
+    with transaction.atomic():
+        locked = DeviceGrant.objects.select_for_update().get(pk=grant.pk)
+        if locked.status != DeviceGrant.AUTHORIZATION_PENDING or locked.user_id != user.pk:
+            return
+        common = {
+            "user": user,
+            "application": grant.application,
+            "account": account,
+            "scopes": grant.scope.split(),
+            "actor": actor,
+            "flow": "device",
+        }
+        if approve:
+            locked.authorization = authorization_approve(**common)
+            locked.status = DeviceGrant.AUTHORIZED
+        else:
+            authorization_deny(**common)
+            locked.status = DeviceGrant.DENIED
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["authorization", "status", "decided_at"])
+        grant.status = locked.status
+
+
+# --- Application logo ------------------------------------------------------------------------------
+def application_set_logo(*, application: Application, png: bytes | None, actor: Actor) -> None:
+    """Store (or, with None, remove) the validated 128x128 PNG logo, audited with its digest."""
+    with transaction.atomic():
+        if png is None:
+            ApplicationLogo.objects.filter(application=application).delete()
+            digest = ""
+        else:
+            digest = hashlib.sha256(png).hexdigest()[:16]
+            ApplicationLogo.objects.update_or_create(
+                application=application,
+                defaults={"png": png, "digest": digest, "updated_at": timezone.now()},
+            )
+        record(
+            action="oauth.application_logo_changed",
+            actor=actor,
+            account=application.account_id,
+            target=application,
+            details={"client_id": application.client_id, "logo_sha256_16": digest or None},
+        )

@@ -2,12 +2,18 @@
 
 DOT's ``clear_expired`` removes expired codes, expired access tokens without a refresh token and
 dead refresh tokens. Revoked refresh tokens are kept until they would have expired anyway, because
-they are what lets a replayed refresh token be recognised and its family revoked.
+they are what lets a replayed refresh token be recognised and its family revoked. Device
+authorizations (RFC 8628) are deleted a day after they expired, redeemed or not.
 """
+
+from datetime import timedelta
 
 from celery import shared_task
 from django.db import DatabaseError
+from django.utils import timezone
 from oauth2_provider.models import clear_expired
+
+from oauthapps.models import DeviceGrant
 
 
 @shared_task(
@@ -18,3 +24,4 @@ from oauth2_provider.models import clear_expired
 )
 def clear_expired_tokens() -> None:
     clear_expired()
+    DeviceGrant.objects.filter(expires__lt=timezone.now() - timedelta(days=1)).delete()

@@ -10,10 +10,16 @@
 * A refresh token is refused after 30 days from its issue, when its grant was revoked, or when the
   user no longer belongs to the grant's account; a spent one presented again revokes its family
   (DOT's reuse protection) and is audited as ``oauth.refresh_reuse_detected``.
-* ``introspect_token`` answers RFC 7662 for tokens issued to the calling client only.
+* ``introspect_token`` answers RFC 7662 for tokens issued to the calling client only, with
+  ``cnf.jkt`` for a DPoP-bound token.
+* DPoP (RFC 9449): the grants' pre-token hook leaves the proven key's thumbprint in
+  ``request.dpop_jkt`` (``oauthapps.server``); the access token is bound to it, and so is the
+  refresh token of a public client, which must then prove the same key to refresh.
+* An application's allowed-scopes ceiling is enforced wherever scopes are validated.
 """
 
 import calendar
+import hmac
 import uuid
 from datetime import timedelta
 from types import SimpleNamespace
@@ -26,7 +32,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from audit.models import ActorKind
 from audit.services import Actor
-from oauthapps import services, token_format
+from oauthapps import device, services, token_format
 from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
 from oauthapps.models import AccessToken, Grant, RefreshToken
 from oauthapps.scopes import scopes_for_role
@@ -44,6 +50,10 @@ def _actor_for(request, application) -> Actor:
         ip=client_ip(meta),
         user_agent=request.headers.get("HTTP_USER_AGENT", ""),
     )
+
+
+def _is_public(client) -> bool:
+    return client.client_type == client.CLIENT_PUBLIC
 
 
 def _refresh_lifetime() -> timedelta:
@@ -121,6 +131,7 @@ class StatusPoolValidator(OAuth2Validator):
             source_refresh_token=source_refresh_token,
             authorization=request.oauth_authorization,
             resource=getattr(request, "resource", []),
+            jkt=getattr(request, "dpop_jkt", ""),
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
@@ -135,11 +146,30 @@ class StatusPoolValidator(OAuth2Validator):
             token_family=token_family,
             authorization=request.oauth_authorization,
             resource=getattr(request, "resource", []),
+            jkt=getattr(request, "dpop_jkt", "") if _is_public(request.client) else "",
         )
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
         request.issued_token_family = token_family
         return refresh_token
+
+    # --- device code (RFC 8628) -------------------------------------------------------------------
+    def validate_device_code(self, client_id, code, request, *args, **kwargs):
+        return device.poll_status(request.client, code, request)
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        super().save_bearer_token(token, request, *args, **kwargs)
+        if getattr(request, "dpop_jkt", ""):
+            token["token_type"] = "DPoP"
+        device_grant = getattr(request, "device_grant", None)
+        if device_grant is not None:  # a device code buys one set of tokens
+            device_grant.redeemed_at = timezone.now()
+            device_grant.save(update_fields=["redeemed_at"])
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        if not super().validate_scopes(client_id, scopes, client, request, *args, **kwargs):
+            return False
+        return client.scopes_within_ceiling(scopes)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not token_format.is_well_formed(refresh_token, token_format.REFRESH_PREFIX):
@@ -171,6 +201,8 @@ class StatusPoolValidator(OAuth2Validator):
             return False
         if presented.created + _refresh_lifetime() <= timezone.now():
             return False
+        if presented.jkt and not hmac.compare_digest(presented.jkt, request.dpop_jkt or ""):
+            return False  # bound to a DPoP key the caller did not prove it holds
         if authorization is None or not authorization.is_active:
             return False
         if current_role(authorization) is None:
@@ -185,7 +217,12 @@ class StatusPoolValidator(OAuth2Validator):
             if found is None or found.application_id != request.client.pk:
                 return None
             allowed = set(found.scope.split()) & scopes_for_role(found.role)
-            return self._claims(found, found.authorization, allowed, "access_token", found.expires)
+            claims = self._claims(
+                found, found.authorization, allowed, "access_token", found.expires
+            )
+            if found.jkt:
+                claims |= {"token_type": "DPoP", "cnf": {"jkt": found.jkt}}
+            return claims
         if token_format.is_well_formed(token, token_format.REFRESH_PREFIX):
             refresh = (
                 RefreshToken.objects.select_related("authorization__account", "user")
@@ -201,7 +238,10 @@ class StatusPoolValidator(OAuth2Validator):
             if not authorization.is_active or role is None or expires <= timezone.now():
                 return None
             allowed = set(authorization.scopes) & scopes_for_role(role)
-            return self._claims(refresh, authorization, allowed, "refresh_token", expires)
+            claims = self._claims(refresh, authorization, allowed, "refresh_token", expires)
+            if refresh.jkt:
+                claims["cnf"] = {"jkt": refresh.jkt}
+            return claims
         return None
 
     @staticmethod

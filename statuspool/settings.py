@@ -418,6 +418,7 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauthapps.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauthapps.RefreshToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauthapps.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauthapps.IDToken"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauthapps.DeviceGrant"
 OAUTH2_PROVIDER = {
     "SCOPES": dict(scopes.SCOPES),  # the one catalog (statuspool/scopes.py)
     # A client that asks for no scope gets the least: read access to monitors.
@@ -425,6 +426,7 @@ OAUTH2_PROVIDER = {
     # Authorization code + refresh token only, PKCE S256 only (oauthapps/server.py).
     "OAUTH2_SERVER_CLASS": "oauthapps.server.AuthorizationCodeServer",
     "OAUTH2_VALIDATOR_CLASS": "oauthapps.validator.StatusPoolValidator",
+    "OAUTH2_BACKEND_CLASS": "oauthapps.backend.StatusPoolOAuthLibCore",
     "PKCE_REQUIRED": True,
     "ACCESS_TOKEN_GENERATOR": "oauthapps.token_format.generate_access_token",
     "REFRESH_TOKEN_GENERATOR": "oauthapps.token_format.generate_refresh_token",
@@ -454,9 +456,31 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     # RFC 8414 metadata (/.well-known/oauth-authorization-server) advertises exactly that.
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
-    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ],
+    # Device authorization grant (RFC 8628) for public clients / CLIs (oauthapps/device.py).
+    # Our server installs its own polling checks (oauthapps.device.check_device_poll) instead of
+    # DOT's hook, which would look up a device code without checking the client or its state.
+    "DEVICE_FLOW_INTERVAL": 5,
+    "OAUTH_PRE_TOKEN_VALIDATION": [],
     "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
 }
+
+# Device flow: how long a device code / user code pair lives, and failed user-code entries allowed
+# per person and per client address before the /device page stops checking codes.
+OAUTH_DEVICE_CODE_EXPIRES_SECONDS = env_int("OAUTH_DEVICE_CODE_EXPIRES_SECONDS", 900)
+OAUTH_DEVICE_USER_CODE_RATE = env_rate("OAUTH_DEVICE_USER_CODE_RATE", "10/15m")
+# Device authorization requests per client address (each one stores a row until it expires).
+OAUTH_DEVICE_AUTHORIZATION_RATE = env_rate("OAUTH_DEVICE_AUTHORIZATION_RATE", "60/10m")
+# DPoP (RFC 9449): how far a proof's iat may be from our clock, and whether the token endpoint
+# demands a server nonce (answering use_dpop_nonce with a DPoP-Nonce header first).
+OAUTH_DPOP_IAT_WINDOW_SECONDS = env_int("OAUTH_DPOP_IAT_WINDOW_SECONDS", 60)
+OAUTH_DPOP_NONCE_REQUIRED = env_bool("OAUTH_DPOP_NONCE_REQUIRED", True)
+# The application logo upload limit (bytes) before it is validated and resized to 128x128 PNG.
+OAUTH_LOGO_MAX_BYTES = env_int("OAUTH_LOGO_MAX_BYTES", 1024 * 1024)
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {

@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/audit-log/", include("audit.urls")),
     path("settings/audit-log/", include("apikeys.exposure_urls")),
     path("oauth/", include("oauthapps.oauth_urls")),
+    path("", include("oauthapps.device_urls")),
     path(".well-known/", include("oauthapps.well_known_urls")),
     path("v2/", include("statuspool.api.urls")),
     path("admin/", admin.site.urls),

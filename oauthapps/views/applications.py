@@ -7,7 +7,9 @@ once, on the page rendered from the POST that created it (``Cache-Control: no-st
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods
@@ -54,16 +56,27 @@ def application_list(request):
 @login_required
 @team_admin_required
 def application_register(request):
-    form = ApplicationForm(request.POST or None, account=request.account)
+    form = ApplicationForm(request.POST or None, request.FILES or None, account=request.account)
     if request.method == "POST" and form.is_valid():
-        application, secret = services.application_register(
-            account=request.account,
-            name=form.cleaned_data["name"],
-            description=form.cleaned_data["description"],
-            redirect_uris=form.cleaned_data["redirect_uris"],
-            actor=Actor.from_request(request),
-            created_by=request.user,
-        )
+        actor = Actor.from_request(request)
+        with transaction.atomic():
+            application, secret = services.application_register(
+                account=request.account,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                redirect_uris=form.cleaned_data["redirect_uris"],
+                actor=actor,
+                created_by=request.user,
+                client_kind=form.cleaned_data["client_kind"],
+                **form.profile(),
+            )
+            if form.cleaned_data["logo"]:
+                services.application_set_logo(
+                    application=application, png=form.cleaned_data["logo"], actor=actor
+                )
+        if application.is_device_client:
+            messages.success(request, f"“{application.name}” was registered as a public client.")
+            return redirect("oauthapps:application_detail", pk=application.pk)
         return _show_secret(request, application, secret, reset=False)
     return render(request, "oauthapps/application_form.html", {"form": form, "application": None})
 
@@ -86,15 +99,24 @@ def application_detail(request, pk):
 @team_admin_required
 def application_edit(request, pk):
     application = _application_or_404(request, pk)
-    form = ApplicationForm(request.POST or None, account=request.account, instance=application)
+    form = ApplicationForm(
+        request.POST or None, request.FILES or None, account=request.account, instance=application
+    )
     if request.method == "POST" and form.is_valid():
-        services.application_update(
-            application=application,
-            name=form.cleaned_data["name"],
-            description=form.cleaned_data["description"],
-            redirect_uris=form.cleaned_data["redirect_uris"],
-            actor=Actor.from_request(request),
-        )
+        actor = Actor.from_request(request)
+        with transaction.atomic():
+            services.application_update(
+                application=application,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                redirect_uris=form.cleaned_data["redirect_uris"],
+                actor=actor,
+                **form.profile(),
+            )
+            if form.cleaned_data["logo"] or form.cleaned_data["remove_logo"]:
+                services.application_set_logo(
+                    application=application, png=form.cleaned_data["logo"], actor=actor
+                )
         messages.success(request, f"“{application.name}” was updated.")
         return redirect("oauthapps:application_detail", pk=application.pk)
     context = {"form": form, "application": application}
@@ -106,6 +128,8 @@ def application_edit(request, pk):
 @team_admin_required
 def application_reset_secret(request, pk):
     application = _application_or_404(request, pk)
+    if application.is_device_client:
+        raise Http404("A public client has no secret.")
     sudo_form = SudoForm(request.POST or None)
     if request.method == "POST" and sudo_confirm(request, sudo_form, purpose="oauth.secret_reset"):
         secret = services.application_reset_secret(

@@ -102,6 +102,8 @@ def _consent_context(request, form, application, scopes, credentials):
         "redirect_host": urlsplit(credentials["redirect_uri"]).netloc,
         "options": options,
         "single_option": options[0] if len(options) == 1 else None,
+        # Registered by an account the person is not in: a third party nobody here vouched for.
+        "reviewed": application.account_id in form.memberships,
     }
 
 

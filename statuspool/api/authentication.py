@@ -46,11 +46,16 @@ class BearerCredentialAuthentication(BaseAuthentication):
     def _credential(self, header: str, request):
         scheme, _, value = header.partition(" ")
         value = value.strip()
-        if scheme.lower() != "bearer" or not value:
+        scheme = scheme.lower()
+        if scheme not in ("bearer", "dpop") or not value:
             raise InvalidToken("Use the Bearer scheme: 'Authorization: Bearer sp_live_…'.")
         authenticate = _authenticator_for(value)
         if authenticate is None:
             raise InvalidToken()
+        # RFC 9449: only a credential kind that checks DPoP proofs may be sent as "DPoP"; each
+        # such authenticator reads the scheme itself (a bound token must not pass as Bearer).
+        if scheme == "dpop" and not getattr(authenticate, "accepts_dpop", False):
+            raise InvalidToken("This credential is a bearer credential: use the Bearer scheme.")
         return authenticate(value, request)
 
     def authenticate_header(self, request):

@@ -332,6 +332,14 @@ def oauth_secret_reset(ctx):
     return Case("application", str(application.pk), secrets=(old, new))
 
 
+def oauth_logo_changed(ctx):
+    from oauthapps.services import application_set_logo
+
+    application, secret = _application(ctx)
+    application_set_logo(application=application, png=b"\x89PNG fake bytes", actor=ctx.actor)
+    return Case("application", str(application.pk), secrets=(secret,))
+
+
 def oauth_deleted(ctx):
     from oauthapps.services import application_delete
 
@@ -584,6 +592,7 @@ ACTIONS = {
     "oauth.application_updated": oauth_updated,
     "oauth.secret_reset": oauth_secret_reset,
     "oauth.application_deleted": oauth_deleted,
+    "oauth.application_logo_changed": oauth_logo_changed,
     "oauth.grant_approved": grant_approved,
     "oauth.grant_denied": grant_denied,
     "oauth.grant_revoked": grant_revoked,

@@ -2,6 +2,8 @@
 
 import pytest
 
+from audit.services import Actor
+from oauthapps import services
 from tests.conftest import login
 from tests.oauthapps.helpers import register_app
 
@@ -25,3 +27,18 @@ def secret(oauth_app):
 @pytest.fixture
 def bob_client(client, bob):
     return login(client, bob)
+
+
+@pytest.fixture
+def cli_app(account_a, alice):
+    application, secret = services.application_register(
+        account=account_a,
+        name="statuspool-cli",
+        description="The StatusPool command line.",
+        redirect_uris=[],
+        actor=Actor.system("tests"),
+        created_by=alice,
+        client_kind="cli",
+    )
+    assert secret == ""
+    return application

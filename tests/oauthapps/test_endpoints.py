@@ -132,11 +132,18 @@ def test_authorization_server_metadata(client):
     assert meta["revocation_endpoint"] == "http://testserver/oauth/revoke"
     assert meta["introspection_endpoint"] == "http://testserver/oauth/introspect"
     assert meta["response_types_supported"] == ["code"]
-    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert meta["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
+    assert meta["device_authorization_endpoint"] == "http://testserver/oauth/device_authorization"
+    assert meta["dpop_signing_alg_values_supported"] == ["ES256", "RS256"]
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "none",
     ]
     assert meta["scopes_supported"] == sorted(
         ["monitors:read", "monitors:write", "alerts:read", "alerts:write", "teams:admin"]

@@ -30,3 +30,16 @@ def test_cleanup_drops_expired_codes_and_keeps_live_and_spent_tokens(
     with time_machine.travel(timezone.now() + timedelta(days=32)):
         clear_expired_tokens.delay()
     assert not RefreshToken.objects.exists() and not AccessToken.objects.exists()
+
+
+def test_cleanup_drops_device_authorizations_a_day_after_they_expired(client, cli_app):
+    from oauthapps.models import DeviceGrant
+    from tests.oauthapps.device_helpers import start
+
+    start(client, cli_app)
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        clear_expired_tokens.delay()
+    assert DeviceGrant.objects.count() == 1  # expired, but kept for a day (expired_token answers)
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        clear_expired_tokens.delay()
+    assert not DeviceGrant.objects.exists()

@@ -147,9 +147,8 @@ def test_client_secret_in_the_body_works(client, app, secret, code):
         {"grant_type": "password", "username": "alice@acme.test", "password": "x"},
         {"grant_type": "client_credentials"},
         {"grant_type": "implicit"},
-        {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "abc"},
     ],
-    ids=["password", "client_credentials", "implicit", "device_code"],
+    ids=["password", "client_credentials", "implicit"],
 )
 def test_other_grant_types_are_refused(client, app, secret, data):
     response = token_request(client, app, secret, **data)
