@@ -17,8 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
 
-from oauthapps.token_lookup import current_role
 from oauthapps.models import DeviceGrant
+from oauthapps.token_lookup import current_role
 from statuspool.crypto import keyed_digest
 
 ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"

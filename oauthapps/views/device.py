@@ -29,10 +29,10 @@ from oauthapps.device import pending_grant_for_code
 from oauthapps.forms import ConsentForm, DeviceCodeForm
 from oauthapps.models import Application, DeviceGrant
 from oauthapps.scopes import all_scopes
-from statuspool.scopes import describe
 from oauthapps.views.authorize import grant_problem
 from statuspool.accounts import lockout
 from statuspool.client_ip import client_ip
+from statuspool.scopes import describe
 
 
 class _OAuthLib(OAuthLibMixin):
