@@ -128,8 +128,21 @@ def _locked(request):
 
 
 def _wrong_code(request):
-    for group, value, rate in _code_counters(request):
+    """Count one wrong code; the lock it may have closed, or None."""
+    locks = [
         lockout.hit(request, group=group, value=value, rate=rate)
+        for group, value, rate in _code_counters(request)
+    ]
+    return next((lock for lock in locks if lock.locked), None)
+
+
+def _too_many(form, lock):
+    form.add_error(
+        None,
+        f"Too many wrong codes. Wait {lock.wait_phrase()} and try again with the code your "
+        "device shows then.",
+    )
+    return 429
 
 
 @require_http_methods(["GET", "POST"])
@@ -143,23 +156,18 @@ def device_entry(request):
     if request.method == "POST":
         lock = _locked(request)
         if lock is not None:
-            form.add_error(
-                None,
-                "Too many wrong codes. Wait "
-                f"{lock.wait_phrase()} and try again with the code your device shows now.",
-            )
-            status = 429
+            status = _too_many(form, lock)
         elif form.is_valid():
             grant = pending_grant_for_code(form.cleaned_data["user_code"])
             if grant is not None and services.device_grant_claim(grant=grant, user=request.user):
                 return redirect("device:consent", pk=grant.pk)
-            _wrong_code(request)
             form.add_error(
                 "user_code",
                 "That code is not valid, has expired or was already used. Check the code your "
                 "device shows now.",
             )
-            status = 400
+            lock = _wrong_code(request)
+            status = _too_many(form, lock) if lock is not None else 400
     return render(request, "oauthapps/device_entry.html", {"form": form}, status=status)
 
 

@@ -89,3 +89,45 @@ def test_consent_for_an_application_of_another_account(
     logo = page.get_by_role("img", name="PagerDuty Sync logo")
     assert logo.evaluate("img => img.naturalWidth") == 128
     screenshot("oauth-consent-not-reviewed")
+
+
+def test_device_page_denial_and_guessing_limit(
+    live_server, logged_in_page, screenshot, alice, account_a, settings
+):
+    from django.test import Client
+
+    from oauthapps.models import DeviceGrant
+    from tests.oauthapps.device_helpers import start
+
+    settings.OAUTH_DEVICE_USER_CODE_RATE = "3/15m"
+    app, _ = services_register_cli(account_a, alice)
+    code = start(Client(), app).json()["user_code"]
+    page = logged_in_page(alice)
+    page.goto(f"/device?user_code={code}")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Deny").click()
+    assert page.locator("h1").inner_text() == "Device not connected"
+    screenshot("device-denied")
+    assert DeviceGrant.objects.get().status == DeviceGrant.DENIED
+
+    page.goto("/device")
+    for wrong in ("BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD"):
+        page.fill("#id_user_code", wrong)
+        page.get_by_role("button", name="Continue").click()
+    assert page.get_by_text("Too many wrong codes").is_visible()
+    screenshot("device-too-many-codes")
+
+
+def services_register_cli(account, user):
+    from audit.services import Actor
+    from oauthapps import services
+
+    return services.application_register(
+        account=account,
+        name="statuspool-cli",
+        description="",
+        redirect_uris=[],
+        actor=Actor.system("tests"),
+        created_by=user,
+        client_kind="cli",
+    )

@@ -167,8 +167,10 @@ def test_wrong_user_codes_are_rate_limited(client, cli_app, alice, settings):
     settings.OAUTH_DEVICE_USER_CODE_RATE = "3/15m"
     body = start(client, cli_app).json()
     person = login(Client(), alice)
-    for wrong in ("BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD"):
+    for wrong in ("BBBB-BBBB", "CCCC-CCCC"):
         assert person.post("/device", {"user_code": wrong}).status_code == 400
+    third = person.post("/device", {"user_code": "DDDD-DDDD"})
+    assert third.status_code == 429 and b"Too many wrong codes" in third.content
     locked = person.post("/device", {"user_code": body["user_code"]})
     assert locked.status_code == 429 and b"Too many wrong codes" in locked.content
     assert DeviceGrant.objects.get().user is None  # the right code was not even looked at
