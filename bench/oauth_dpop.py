@@ -1,0 +1,191 @@
+"""What DPoP costs on /v2: GET /v2/monitors with an OAuth bearer token vs a DPoP-bound one.
+
+Same gunicorn, isolation and client as ``bench.pipeline`` (its ``Environment``, ``start_server``
+and ``fire``). The DPoP requests carry ``Authorization: DPoP …`` and a fresh proof each (ES256,
+``ath``, unique ``jti``), so every one pays the signature check and the jti write to Redis. The
+proofs are signed before each round (inside their 60-second ``iat`` window), so the client's own
+signing does not compete with the server for the CPUs while it is measured.
+
+    python -m bench.oauth_dpop [--requests N] [--concurrency C] [--rounds R]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.pipeline import (
+    FULL_PATH,
+    ROOT,
+    Environment,
+    _free_port,
+    _load,
+    fire,
+    start_server,
+)
+
+MONITORS = 25
+
+
+def seed() -> None:
+    """An Enterprise account, its monitors, an approved OAuth grant and two access tokens."""
+    import django
+
+    django.setup()
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from joserfc.jwk import ECKey
+    from oauth2_provider.models import set_token_value
+
+    from audit.services import Actor
+    from oauthapps import services, token_format
+    from oauthapps.models import AccessToken
+    from statuspool.accounts.models import Account, Membership, Role, User
+    from statuspool.monitoring.models import Monitor
+
+    account = Account.objects.create(
+        name="Bench Corp", plan="enterprise", billing_email="bench@example.com"
+    )
+    for number in range(MONITORS):
+        Monitor.objects.create(
+            account=account, name=f"service {number}", url=f"https://svc{number}.example.com/"
+        )
+    user = User.objects.create_user("bench@example.com", "bench-password-unused")
+    Membership.objects.create(user=user, account=account, role=Role.OWNER)
+    app, _ = services.application_register(
+        account=account,
+        name="bench client",
+        description="",
+        redirect_uris=["https://bench.example.com/cb"],
+        actor=Actor.system("bench"),
+        created_by=user,
+    )
+    authorization = services.authorization_approve(
+        user=user,
+        application=app,
+        account=account,
+        scopes=["monitors:read"],
+        actor=Actor.system("b"),
+    )
+    key = ECKey.generate_key("P-256")
+    raws = {}
+    for kind, jkt in (("bearer", ""), ("dpop", key.thumbprint())):
+        raw = token_format.generate_access_token()
+        token = AccessToken(
+            user=user,
+            application=app,
+            authorization=authorization,
+            scope="monitors:read",
+            expires=timezone.now() + timedelta(hours=2),
+            jkt=jkt,
+        )
+        set_token_value(token, raw)
+        token.save()
+        raws[kind] = raw
+    json.dump({**raws, "jwk": key.as_dict(private=True)}, sys.stdout)
+
+
+class ProofHeaders(dict):
+    """Headers whose DPoP value is the next pre-signed proof each time a request is sent."""
+
+    def __init__(self, base: dict, proofs: list[str]):
+        super().__init__(base)
+        self._proofs = iter(proofs)
+
+    def items(self):
+        return [*super().items(), ("DPoP", next(self._proofs))]
+
+
+def proofs_for(key, url: str, token: str, count: int) -> list[str]:
+    sys.path.insert(0, str(ROOT / "examples"))
+    from statuspool_client import DPoPKey
+
+    signer = DPoPKey(key)
+    return [signer.proof("GET", url, token) for _ in range(count)]
+
+
+def measure(args, port: int, seeded: dict) -> dict:
+    from joserfc.jwk import ECKey
+
+    key = ECKey.import_key(seeded["jwk"])
+    url = f"http://127.0.0.1:{port}{FULL_PATH}"
+    bearer = {"Authorization": f"Bearer {seeded['bearer']}"}
+    dpop = {"Authorization": f"DPoP {seeded['dpop']}"}
+
+    def dpop_headers(count):
+        return ProofHeaders(dpop, proofs_for(key, url, seeded["dpop"], count))
+
+    for name, headers in (("bearer", bearer), ("dpop", dpop_headers(args.warmup))):
+        _, statuses = fire(port, FULL_PATH, headers, args.warmup, args.concurrency)
+        if set(statuses) != {200}:
+            raise RuntimeError(f"warm-up with the {name} token answered {statuses}")
+    rates: dict[str, list[float]] = {"OAuth bearer": [], "OAuth DPoP": []}
+    for round_number in range(1, args.rounds + 1):
+        for name in rates:
+            headers = bearer if name == "OAuth bearer" else dpop_headers(args.requests)
+            seconds, statuses = fire(port, FULL_PATH, headers, args.requests, args.concurrency)
+            if set(statuses) != {200}:
+                raise RuntimeError(f"{name}: unexpected answers {statuses}")
+            rates[name].append(args.requests / seconds)
+            print(f"  round {round_number}: {name:13} {args.requests / seconds:8.0f} req/s")
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:] if Path(sys.argv[0]).name == "oauth_dpop.py" else []
+    if argv[:1] == ["seed"]:
+        seed()
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per round and kind")
+    parser.add_argument("--concurrency", type=int, default=8, help="client connections")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument("--warmup", type=int, default=200, help="requests per kind first")
+    args = parser.parse_args(argv)
+
+    environment = Environment()
+    server = None
+    try:
+        print(
+            f"{args.rounds} rounds x {args.requests} GETs per kind, {args.concurrency} connections"
+        )
+        print(f"before: {_load()}")
+        if environment.db_name:
+            environment._admin(f'CREATE DATABASE "{environment.db_name}"')
+        run = dict(cwd=ROOT, env=environment.env, check=True)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
+        seeded = subprocess.run(
+            [sys.executable, "-m", "bench.oauth_dpop", "seed"],
+            capture_output=True,
+            text=True,
+            **run,
+        )
+        port = _free_port()
+        server = start_server(environment.env, port, environment.tmp / "gunicorn.log")
+        started = time.monotonic()
+        medians = measure(args, port, json.loads(seeded.stdout))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(15)
+        environment.destroy()
+    print(f"after:  {_load()} ({time.monotonic() - started:.0f} s measuring)")
+    bearer, dpop = medians["OAuth bearer"], medians["OAuth DPoP"]
+    print(f"OAuth bearer: {bearer:8.0f} req/s (median)")
+    print(f"OAuth DPoP:   {dpop:8.0f} req/s (median)")
+    print(f"ratio DPoP/bearer: {dpop / bearer:.2f}")
+    latency = {name: 1000 * args.concurrency / rate for name, rate in medians.items()}
+    print(
+        f"mean latency at {args.concurrency} connections (Little's law): "
+        f"{latency['OAuth DPoP']:.2f} ms vs {latency['OAuth bearer']:.2f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
