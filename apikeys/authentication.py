@@ -22,6 +22,10 @@ from statuspool.crypto import digest_matches
 
 logger = logging.getLogger(__name__)
 
+EXPIRED_MESSAGE = (
+    "This API key expired on {date}. Create a new key in Settings → API Access (or ask a team "
+    "admin to) and update the integration that uses this one."
+)
 SUSPENDED_MESSAGE = (
     "This API key is suspended because it was not used for a long time. A team admin can "
     "reactivate it in Settings → API Access."
@@ -40,6 +44,7 @@ def _entry_from_row(key: ApiKey) -> dict:
         "pepper_id": key.pepper_id,
         "digest": key.digest,
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "grace_ends_at": key.grace_ends_at.isoformat() if key.grace_ends_at else None,
         "usage_alerts_enabled": key.usage_alerts_enabled,
     }
 
@@ -54,13 +59,23 @@ def _credential(entry: dict) -> Credential:
         allowed_networks=tuple(entry["allowed_networks"]),
         rate_limit_identity=f"key:{entry['id']}",
         label=api_key_format.display(entry["public_id"]),
-        expires_at=entry["expires_at"],
+        # When it stops working by itself: its expiry date or the end of its rotation grace.
+        expires_at=min(
+            filter(None, (entry["expires_at"], entry.get("grace_ends_at"))),
+            key=datetime.fromisoformat,
+            default=None,
+        ),
         usage_alerts_enabled=entry["usage_alerts_enabled"],
     )
 
 
-def _is_expired(expires_at: str | None) -> bool:
-    return expires_at is not None and datetime.fromisoformat(expires_at) <= timezone.now()
+def _passed(moment: str | None) -> bool:
+    return moment is not None and datetime.fromisoformat(moment) <= timezone.now()
+
+
+def _expired(expires_at: str) -> InvalidToken:
+    date = datetime.fromisoformat(expires_at).strftime("%Y-%m-%d %H:%M UTC")
+    return InvalidToken(EXPIRED_MESSAGE.format(date=date), code="key_expired")
 
 
 def _refuse(public_id: str, reason: str) -> InvalidToken:
@@ -83,6 +98,7 @@ def _load(public_id: str, raw: str) -> dict:
             "digest",
             "status",
             "expires_at",
+            "grace_ends_at",
             "usage_alerts_enabled",
         )
         .filter(public_id=public_id)
@@ -92,11 +108,14 @@ def _load(public_id: str, raw: str) -> dict:
         raise _refuse(public_id, "unknown key or wrong secret")
     if key.status == Status.REVOKED:
         raise _refuse(public_id, "revoked")
+    if key.is_expired:
+        logger.info("API key %s refused: expired", key.display_id)
+        raise _expired(key.expires_at.isoformat())
     if key.status == Status.SUSPENDED:
         logger.info("API key %s refused: suspended", key.display_id)
         raise InvalidToken(SUSPENDED_MESSAGE, code="key_suspended")
-    if key.is_expired:
-        raise _refuse(public_id, "expired after rotation")
+    if key.grace_ended:
+        raise _refuse(public_id, "grace period after rotation ended")
     return _entry_from_row(key)
 
 
@@ -110,6 +129,9 @@ def authenticate_api_key(raw: str, request) -> Credential:
         authcache.store(public_id, entry, generation)
     elif not digest_matches(raw, entry["pepper_id"], entry["digest"]):
         raise _refuse(public_id, "wrong secret")
-    if _is_expired(entry["expires_at"]):
-        raise _refuse(public_id, "expired after rotation")
+    # The cache may hold a key past its end: the clock, not a job, decides when it stops working.
+    if _passed(entry["expires_at"]):
+        raise _expired(entry["expires_at"])
+    if _passed(entry.get("grace_ends_at")):
+        raise _refuse(public_id, "grace period after rotation ended")
     return _credential(entry)

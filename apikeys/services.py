@@ -5,6 +5,7 @@ authentication cache once the transaction has committed (``invalidate_after_comm
 next request in any process sees the new state.
 """
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,13 +13,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apikeys import authcache
+from apikeys import authcache, policy
+from apikeys.expiry import validate_expiry
 from apikeys.models import DEFAULT_KEY_NAME, DEFAULT_KEY_SCOPES, ApiKey, Status
 from audit.services import Actor, record
 from statuspool import api_key_format
 from statuspool.accounts.models import Account
+from statuspool.notifications.security import security_notify
 from statuspool.scopes import SCOPES, order_scopes
 
+DESCRIPTION_MAX = 500
+# Whole credentials look like this; a description must never hold one (it is shown and audited).
+_CREDENTIAL_IN_TEXT = re.compile(r"sp_(?:live|oat|ort)_[0-9A-Za-z]{20,}")
 # How long a rotated-out key keeps working ("now" revokes it in the same transaction).
 EXPIRY_CHOICES = {
     "now": None,
@@ -36,31 +42,74 @@ def _validate_scopes(scopes: list[str]) -> None:
         raise ValidationError({"scopes": f"Unknown scope: {', '.join(unknown)}."})
 
 
-def apikey_validate_new(*, account, name: str, scopes: list[str]) -> None:
-    """The rules of a new key (name, scopes, per-account limit); raises ValidationError."""
+def _validate_name(*, account, name: str, exclude=None) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 64:
         raise ValidationError({"name": "Give the key a name of 1 to 64 characters."})
-    _validate_scopes(scopes)
-    live = ApiKey.objects.for_account(account).not_revoked()
-    if live.filter(name=name).exists():
+    taken = ApiKey.objects.for_account(account).live().filter(name=name)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    if taken.exists():
         raise ValidationError(
             {"name": f"A key named “{name}” already exists. Choose another name."}
         )
-    if live.counting_toward_limit().count() >= settings.APIKEY_MAX_PER_ACCOUNT:
+    return name
+
+
+def _validate_description(description: str) -> str:
+    description = (description or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise ValidationError(
+            {"description": f"Keep the description under {DESCRIPTION_MAX} characters."}
+        )
+    if _CREDENTIAL_IN_TEXT.search(description):
+        raise ValidationError(
+            {
+                "description": "Never put a key or token in a description: it is shown to every "
+                "admin and kept in the audit log. Revoke that credential if it was real."
+            }
+        )
+    return description
+
+
+def apikey_validate_new(
+    *,
+    account,
+    name: str,
+    scopes: list[str],
+    expires_at=None,
+    allowed_networks=None,
+    check_policy: bool = True,
+) -> None:
+    """The rules of a new key (name, scopes, expiry, account policy, per-account limit);
+    raises ValidationError."""
+    _validate_name(account=account, name=name)
+    _validate_scopes(scopes)
+    validate_expiry(expires_at)
+    if check_policy:
+        policy.check_new_key(
+            account=account, expires_at=expires_at, allowed_networks=allowed_networks or []
+        )
+    if ApiKey.objects.for_account(account).counting_toward_limit().count() >= (
+        settings.APIKEY_MAX_PER_ACCOUNT
+    ):
         raise ValidationError(limit_reached_message())
 
 
 def limit_reached_message() -> str:
     return (
         f"This account already has {settings.APIKEY_MAX_PER_ACCOUNT} keys, the most it can have "
-        "(the default key plus three more). Revoke a key you no longer use, then try again."
+        "(the default key plus three more). Revoke a key you no longer use, or open a key and "
+        "choose “Replace”: a replacement takes the old key’s place, so it works at the limit."
     )
 
 
+def apikey_limit_count(*, account) -> int:
+    return ApiKey.objects.for_account(account).counting_toward_limit().count()
+
+
 def apikey_limit_reached(*, account) -> bool:
-    keys = ApiKey.objects.for_account(account).counting_toward_limit()
-    return keys.count() >= settings.APIKEY_MAX_PER_ACCOUNT
+    return apikey_limit_count(account=account) >= settings.APIKEY_MAX_PER_ACCOUNT
 
 
 def record_key_event(action: str, actor: Actor, key: ApiKey, details: dict) -> None:
@@ -70,6 +119,27 @@ def record_key_event(action: str, actor: Actor, key: ApiKey, details: dict) -> N
         account=key.account_id,
         target=key,  # labelled "name (sp_live_4f8a2c91…)" by str(key)
         details={"public_id": key.public_id, **details},
+    )
+
+
+def key_url(key: ApiKey) -> str:
+    return settings.SITE_URL + reverse("apikeys:detail", args=[key.public_id])
+
+
+def _notify(kind: str, actor: Actor | None, key: ApiKey, **context) -> None:
+    """Tell the account's admins (and the key's creator) in the change's own transaction."""
+    security_notify(
+        account=key.account,
+        kind=kind,
+        actor=actor,
+        subject_user=key.created_by,
+        context={
+            "key_name": key.name,
+            "key_display_id": key.display_id,
+            "scopes": ", ".join(key.scopes),
+            "key_url": key_url(key),
+            **context,
+        },
     )
 
 
@@ -92,21 +162,67 @@ def _refresh(target: ApiKey, source: ApiKey) -> ApiKey:
 
 
 def apikey_create(
-    *, account, name: str, scopes: list[str], actor: Actor, created_by=None
+    *,
+    account,
+    name: str,
+    scopes: list[str],
+    actor: Actor,
+    created_by=None,
+    notify: bool = True,
+    expires_at=None,
+    allowed_networks=None,
+    description: str = "",
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns (key, plaintext). The plaintext exists only in the return value."""
+    """Create a key; returns (key, plaintext). The plaintext exists only in the return value.
+
+    ``notify=False`` only for the default key of a brand-new account: its one admin is the person
+    creating the account, and a security email about it would be noise."""
     scopes = order_scopes(scopes)
     with transaction.atomic():
         # Serialise key creation per account: two admins creating the 4th key at the same moment
         # must not both pass the limit (or the unique-name) check.
         Account.objects.select_for_update().filter(pk=account.pk).first()
-        apikey_validate_new(account=account, name=name, scopes=scopes)
+        networks = _clean_networks(account, allowed_networks)
+        apikey_validate_new(
+            account=account,
+            name=name,
+            scopes=scopes,
+            expires_at=expires_at,
+            allowed_networks=networks,
+        )
         raw = api_key_format.generate()
-        key = ApiKey(account=account, name=name.strip(), scopes=scopes, created_by=created_by)
+        key = ApiKey(
+            account=account,
+            name=name.strip(),
+            scopes=scopes,
+            created_by=created_by,
+            expires_at=expires_at,
+            allowed_networks=networks,
+            description=_validate_description(description),
+        )
         key.set_secret(raw)
         key.save()
-        record_key_event("apikey.created", actor, key, {"name": key.name, "scopes": scopes})
+        details = {"name": key.name, "scopes": scopes}
+        if expires_at:
+            details["expires_at"] = expires_at.isoformat()
+        if networks:
+            details["allowed_networks"] = networks
+        record_key_event("apikey.created", actor, key, details)
+        if notify:
+            _notify("apikey.created", actor, key)
     return key, raw
+
+
+def _clean_networks(account, networks) -> list[str]:
+    if not networks:
+        return []
+    # restriction_services builds on this module; import it when a key comes with an allowlist.
+    from apikeys.restriction_services import validate_networks
+
+    try:
+        return validate_networks(account=account, networks=list(networks))
+    except ValidationError as error:
+        raise ValidationError({"allowed_networks": error.messages})
 
 
 def apikey_create_default(*, account, actor: Actor, created_by=None) -> tuple[ApiKey, str]:
@@ -117,35 +233,70 @@ def apikey_create_default(*, account, actor: Actor, created_by=None) -> tuple[Ap
         scopes=list(DEFAULT_KEY_SCOPES),
         actor=actor,
         created_by=created_by,
+        notify=False,
     )
 
 
 def apikey_rotate(
     *, key: ApiKey, actor: Actor, expire_old_in: str, created_by=None
 ) -> tuple[ApiKey, str]:
-    """Replace a key with a new secret; the old one is revoked now or expires after a grace period.
+    """Replace a key with a new secret under the same name (see ``apikey_replace``)."""
+    return apikey_replace(
+        key=key, actor=actor, expire_old_in=expire_old_in, created_by=created_by, action="rotated"
+    )
+
+
+def apikey_replace(
+    *,
+    key: ApiKey,
+    actor: Actor,
+    expire_old_in: str,
+    created_by=None,
+    name: str | None = None,
+    action: str = "replaced",
+) -> tuple[ApiKey, str]:
+    """A new key with the old one's scopes, allowlist, alert setting and expiry policy (the same
+    lifetime from now, within the account's policy); the old key is revoked now or keeps working
+    for a grace period. Returns (new key, plaintext).
 
     No limit check: with "now" the replacement takes the old key's place, otherwise it does not
-    count while its predecessor winds down (``ApiKeyQuerySet.counting_toward_limit``).
+    count while its predecessor winds down (``ApiKeyQuerySet.counting_toward_limit``), so this
+    works when the account is at its limit.
     """
     if expire_old_in not in EXPIRY_CHOICES:
         raise ValidationError({"expire_old_in": "Choose when the old key stops working."})
     with transaction.atomic():
         old = lock_key(key)
         if not old.is_active:
-            raise ValidationError("Only an active key can be rotated.")
-        if not old.can_rotate:
-            raise ValidationError("This key has already been rotated; rotate its replacement.")
+            raise ValidationError("Only an active key can be replaced.")
+        if old.grace_ends_at is not None or ApiKey.objects.filter(rotated_from=old).exists():
+            raise ValidationError(
+                "This key has already been rotated or replaced; use its successor."
+            )
         now = timezone.now()
+        new_name = (
+            old.name
+            if name is None
+            else _validate_name(account=old.account, name=name, exclude=old)
+        )
+        rules = policy.policy_of(old.account)
+        if rules is not None and rules.require_allowlist and not old.allowed_networks:
+            raise ValidationError(
+                "This account's policy requires an IP allowlist on new keys: give this key an "
+                "allowlist first, then replace it."
+            )
+        lifetime = policy.allowed_expiry(rules, old.lifetime)
         raw = api_key_format.generate()
         new = ApiKey(
             account=old.account,
-            name=old.name,
+            name=new_name,
+            description=old.description,
             scopes=list(old.scopes),
             allowed_networks=list(old.allowed_networks),
             usage_alerts_enabled=old.usage_alerts_enabled,
             created_by=created_by,
             created_at=now,
+            expires_at=now + lifetime if lifetime else None,
             rotated_from=old,
         )
         new.set_secret(raw)
@@ -153,13 +304,14 @@ def apikey_rotate(
         grace = EXPIRY_CHOICES[expire_old_in]
         if grace is None:
             old.status, old.revoked_at, old.revoked_by = Status.REVOKED, now, created_by
-            old.revoked_reason = f"Rotated; replaced by {new.display_id}"
+            verb = "Rotated" if action == "rotated" else "Replaced"
+            old.revoked_reason = f"{verb}; replaced by {new.display_id}"
             old.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
         else:
-            old.expires_at = now + grace
-            old.save(update_fields=["expires_at"])
+            old.grace_ends_at = now + grace
+            old.save(update_fields=["grace_ends_at"])
         record_key_event(
-            "apikey.rotated",
+            f"apikey.{action}",
             actor,
             new,
             {
@@ -167,28 +319,133 @@ def apikey_rotate(
                 "old_public_id": old.public_id,
                 "new_public_id": new.public_id,
                 "expire_old_in": expire_old_in,
-                "old_expires_at": old.expires_at.isoformat() if old.expires_at else None,
+                "old_grace_ends_at": old.grace_ends_at.isoformat() if old.grace_ends_at else None,
                 "old_revoked_at": old.revoked_at.isoformat() if old.revoked_at else None,
+                "expires_at": new.expires_at.isoformat() if new.expires_at else None,
             },
+        )
+        _notify(
+            "apikey.rotated",
+            actor,
+            new,
+            old_display_id=old.display_id,
+            old_key_fate=(
+                "The old key was revoked at once."
+                if old.revoked_at
+                else f"The old key keeps working until {old.grace_ends_at:%Y-%m-%d %H:%M} UTC."
+            ),
         )
         invalidate_after_commit(old)
         _refresh(key, old)
     return new, raw
 
 
-def apikey_revoke(*, key: ApiKey, actor: Actor, reason: str = "", revoked_by=None) -> ApiKey:
-    """Immediate and final."""
+def predecessor_in_grace(key: ApiKey) -> ApiKey | None:
+    """The key this one replaced, if it still works (its grace period has not ended)."""
+    previous = key.rotated_from
+    if previous is not None and previous.grace_ends_at and previous.is_active:
+        return previous
+    return None
+
+
+def apikey_revoke(
+    *,
+    key: ApiKey,
+    actor: Actor,
+    reason: str = "",
+    revoked_by=None,
+    end_predecessor_grace: bool = False,
+) -> ApiKey:
+    """Immediate and final. ``end_predecessor_grace``: the key this one replaced, still working in
+    its grace period, is revoked with it (revoking a compromised replacement usually means the
+    pair is compromised)."""
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
         locked = lock_key(key)
         if locked.status == Status.REVOKED:
             raise ValidationError("This key is already revoked.")
-        locked.status, locked.revoked_at = Status.REVOKED, timezone.now()
-        locked.revoked_by, locked.revoked_reason = revoked_by, reason
-        locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
-        record_key_event("apikey.revoked", actor, locked, {"reason": reason})
-        invalidate_after_commit(locked)
+        if end_predecessor_grace and locked.rotated_from_id:
+            previous = lock_key(locked.rotated_from)
+            if previous.status != Status.REVOKED and previous.grace_ends_at and previous.is_active:
+                _revoke_locked(
+                    previous,
+                    actor,
+                    reason=f"Grace period ended with its replacement {locked.display_id}",
+                    revoked_by=revoked_by,
+                )
+        _revoke_locked(locked, actor, reason=reason, revoked_by=revoked_by)
     return _refresh(key, locked)
+
+
+def _revoke_locked(locked: ApiKey, actor: Actor, *, reason: str, revoked_by) -> None:
+    locked.status, locked.revoked_at = Status.REVOKED, timezone.now()
+    locked.revoked_by, locked.revoked_reason = revoked_by, reason
+    locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
+    record_key_event("apikey.revoked", actor, locked, {"reason": reason})
+    _notify(
+        "apikey.revoked",
+        actor,
+        locked,
+        reason_sentence=f"Reason given: “{reason}”." if reason else "No reason was given.",
+    )
+    invalidate_after_commit(locked)
+
+
+def apikey_update_details(*, key: ApiKey, name: str, description: str, actor: Actor) -> ApiKey:
+    """Rename and describe a key. Its secret, scopes and history stay as they are."""
+    with transaction.atomic():
+        locked = lock_key(key)
+        if locked.status == Status.REVOKED:
+            raise ValidationError("A revoked key cannot be changed.")
+        name = _validate_name(account=locked.account, name=name, exclude=locked)
+        description = _validate_description(description)
+        changed = {}
+        if name != locked.name:
+            changed["name"] = {"before": locked.name, "after": name}
+        if description != locked.description:
+            changed["description"] = {"before": locked.description, "after": description}
+        if not changed:
+            return _refresh(key, locked)
+        locked.name, locked.description = name, description
+        locked.save(update_fields=["name", "description"])
+        record_key_event("apikey.details_changed", actor, locked, {"changed": changed})
+    return _refresh(key, locked)
+
+
+def apikey_record_expired(*, key: ApiKey, actor: Actor, now=None) -> None:
+    """Record, once, that a key reached its expiry date (authentication refused it already).
+    ``key`` is locked by the caller."""
+    key.expiry_recorded_at = now or timezone.now()
+    key.save(update_fields=["expiry_recorded_at"])
+    record_key_event("apikey.expired", actor, key, {"expires_at": key.expires_at.isoformat()})
+    _notify("apikey.expired", actor, key, expires_at=f"{key.expires_at:%Y-%m-%d %H:%M} UTC")
+    invalidate_after_commit(key)
+
+
+def apikey_revoke_leaked(*, key: ApiKey, actor: Actor, url: str, source: str = "") -> bool:
+    """A secret scanner found the key in public: revoke it now, audit where it was found, and
+    tell the admins. Returns False if it was already revoked (a repeated report changes nothing).
+    """
+    with transaction.atomic():
+        locked = lock_key(key)
+        if locked.status == Status.REVOKED:
+            return False
+        locked.status, locked.revoked_at = Status.REVOKED, timezone.now()
+        locked.revoked_by, locked.revoked_reason = None, f"Leaked: found at {url}"[:200]
+        locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
+        details = {"url": url[:500], "source": source[:100], "reporter": actor.label}
+        record_key_event("apikey.leaked_revoked", actor, locked, details)
+        _notify(
+            "apikey.leaked_revoked",
+            actor,
+            locked,
+            credential_description=f"The API key “{locked.name}” ({locked.display_id})",
+            leak_url=url[:500],
+            reporter=actor.label,
+        )
+        invalidate_after_commit(locked)
+    _refresh(key, locked)
+    return True
 
 
 def apikey_suspend(*, key: ApiKey, actor: Actor, reason: str) -> ApiKey:
@@ -199,6 +456,7 @@ def apikey_suspend(*, key: ApiKey, actor: Actor, reason: str) -> ApiKey:
         locked.status, locked.suspended_at = Status.SUSPENDED, timezone.now()
         locked.save(update_fields=["status", "suspended_at"])
         record_key_event("apikey.suspended", actor, locked, {"reason": reason})
+        _notify("apikey.suspended", actor, locked, reason=reason)
         invalidate_after_commit(locked)
     return _refresh(key, locked)
 
@@ -266,5 +524,8 @@ def apikey_update_scopes(
         record_key_event(
             "apikey.scopes_changed", actor, locked, {"before": before, "after": scopes}
         )
+        added = [scope for scope in scopes if scope not in before]
+        if added:
+            _notify("apikey.scopes_widened", actor, locked, added_scopes=", ".join(added))
         invalidate_after_commit(locked)
     return _refresh(key, locked)

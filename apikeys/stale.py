@@ -18,10 +18,13 @@ from statuspool.notifications.services import email_enqueue
 
 
 def _idle_candidates(*, now, days: int):
-    """Active, non-expiring keys whose clock (creation, last use, keep active) is ≥ days old."""
+    """Active keys, not rotated out nor expired, whose clock (creation, last use, keep active) is ≥ days old."""
     cutoff = now - timedelta(days=days)
     return (
-        ApiKey.objects.filter(status=Status.ACTIVE, expires_at__isnull=True, created_at__lte=cutoff)
+        ApiKey.objects.filter(
+            status=Status.ACTIVE, grace_ends_at__isnull=True, created_at__lte=cutoff
+        )
+        .exclude(expires_at__lte=now)  # an expired key has ended; nothing to suspend
         .exclude(last_used_at__gt=cutoff)
         .exclude(kept_active_at__gt=cutoff)
         .select_related("account")
@@ -33,7 +36,8 @@ def _still_idle(key: ApiKey, *, now, days: int) -> bool:
     """The candidate query's condition, re-checked on the locked row."""
     return (
         key.status == Status.ACTIVE
-        and key.expires_at is None
+        and key.grace_ends_at is None
+        and not (key.expires_at and key.expires_at <= now)
         and now - key.idle_since >= timedelta(days=days)
     )
 
@@ -59,6 +63,10 @@ def _email_context(key: ApiKey, *, suspends_on) -> dict:
         "suspends_on": suspends_on.date().isoformat(),
         "stale_days": settings.APIKEY_STALE_DAYS,
         "suspend_days": settings.APIKEY_SUSPEND_DAYS,
+        # The date follows the 90-day rule unless a late notice moved it: say which, so the
+        # reason in brackets never contradicts the date beside it.
+        "moved_by_notice": suspends_on > key.suspends_at,
+        "notice_days": settings.APIKEY_SUSPEND_REMINDER_DAYS,
         "key_url": settings.SITE_URL + path,
     }
 
@@ -117,7 +125,7 @@ def _flag(key: ApiKey, *, now, actor: Actor) -> None:
     _send(
         key,
         template="apikey_stale",
-        subject=f"API key “{key.name}” has not been used for {settings.APIKEY_STALE_DAYS} days",
+        subject=f"API key “{key.name}” has not been used for {(now - key.idle_since).days} days",
         suspends_on=suspends_on,
         cycle=key.idle_since,
     )

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from apikeys import stale
+from apikeys import expiry, stale
 from audit.services import Actor
 
 # Safe to retry: each key is handled in its own transaction and a flagged key is not flagged twice.
@@ -20,3 +20,9 @@ def flag_stale_keys() -> dict:
 def suspend_stale_keys() -> int:
     actor = Actor.system(label="apikeys.tasks.suspend_stale_keys")
     return len(stale.apikeys_suspend_stale(actor=actor))
+
+
+@shared_task(name="apikeys.tasks.expire_keys", **RETRY)
+def expire_keys() -> dict:
+    result = expiry.apikeys_expire(actor=Actor.system(label="apikeys.tasks.expire_keys"))
+    return {name: len(ids) for name, ids in result.items()}

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apikeys import services
+from apikeys import policy, services
 from apikeys.forms import ApiKeyCreateForm, RevokeForm, RotateForm, ScopesForm
 from apikeys.models import ApiKey, Status
 from audit.services import Actor
@@ -84,12 +84,27 @@ def key_list(request):
         request,
         "apikeys/list.html",
         {
-            "live_keys": [k for k in keys if k.status != Status.REVOKED and not k.is_expired],
-            "inactive_keys": [k for k in keys if k.status == Status.REVOKED or k.is_expired],
-            "limit_reached": services.apikey_limit_reached(account=request.account),
-            "limit_message": services.limit_reached_message(),
+            "live_keys": [k for k in keys if k.is_live],
+            "inactive_keys": [k for k in keys if not k.is_live],
+            **_limit_context(request.account, listed=sum(k.is_live for k in keys)),
         },
     )
+
+
+def _limit_context(account, *, listed: int | None = None) -> dict:
+    """The limit banner: what counts, and why more rows may be listed than count."""
+    counted = services.apikey_limit_count(account=account)
+    context = {
+        "limit_reached": counted >= services.settings.APIKEY_MAX_PER_ACCOUNT,
+        "limit_message": services.limit_reached_message(),
+    }
+    if listed is not None and listed > counted:
+        context["limit_note"] = (
+            f"{listed} keys are listed but {counted} count toward the limit of "
+            f"{services.settings.APIKEY_MAX_PER_ACCOUNT}: a key being rotated out and its "
+            "replacement count once until the old key stops working."
+        )
+    return context
 
 
 def _prefill(request) -> dict:
@@ -102,7 +117,10 @@ def _prefill(request) -> dict:
 @login_required
 @team_admin_required
 def key_create(request):
-    form = ApiKeyCreateForm(_data(request), account=request.account, initial=_prefill(request))
+    rules = policy.policy_of(request.account)
+    form = ApiKeyCreateForm(
+        _data(request), account=request.account, policy=rules, initial=_prefill(request)
+    )
     sudo_form = _sudo_form(request)
     # The sudo check runs last: a typo in the name must not burn the one-time code.
     if (
@@ -117,6 +135,9 @@ def key_create(request):
                 scopes=form.cleaned_data["scopes"],
                 actor=Actor.from_request(request),
                 created_by=request.user,
+                expires_at=form.cleaned_data["expires_at"],
+                allowed_networks=form.cleaned_data["allowed_networks"],
+                description=form.cleaned_data["description"],
             )
         except ValidationError as error:
             form.apply_service_error(error)
@@ -126,8 +147,8 @@ def key_create(request):
         "form": form,
         "sudo_form": _unfilled(sudo_form),
         "scope_descriptions": SCOPES,
-        "limit_reached": services.apikey_limit_reached(account=request.account),
-        "limit_message": services.limit_reached_message(),
+        "policy": rules,
+        **_limit_context(request.account),
     }
     return render(request, "apikeys/create.html", context)
 
@@ -187,6 +208,7 @@ def key_rotate(request, public_id):
 @team_admin_required
 def key_revoke(request, public_id):
     key = _key_for(request, public_id)
+    predecessor = services.predecessor_in_grace(key)
     form = RevokeForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -195,13 +217,17 @@ def key_revoke(request, public_id):
                 actor=Actor.from_request(request),
                 reason=form.cleaned_data["reason"],
                 revoked_by=request.user,
+                end_predecessor_grace=bool(
+                    predecessor and form.cleaned_data["end_predecessor_grace"]
+                ),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, f"The key “{key.name}” ({key.display_id}) was revoked.")
         return redirect("apikeys:detail", public_id=key.public_id)
-    return render(request, "apikeys/revoke.html", {"key": key, "form": form})
+    context = {"key": key, "form": form, "predecessor": predecessor}
+    return render(request, "apikeys/revoke.html", context)
 
 
 @require_http_methods(["GET", "POST"])

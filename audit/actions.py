@@ -22,8 +22,13 @@ ACTIONS = {
     "account.require_2fa_changed": "Two-factor policy changed",
     "account.billing_email_changed": "Billing email changed",
     "account.plan_changed": "Plan changed",
+    "auth.security_notifications_changed": "Security notification choices changed",
     "apikey.created": "API key created",
     "apikey.rotated": "API key rotated",
+    "apikey.replaced": "API key replaced",
+    "apikey.details_changed": "API key renamed or described",
+    "apikey.expired": "API key expired",
+    "apikey.policy_changed": "API key policy changed",
     "apikey.revoked": "API key revoked",
     "apikey.suspended": "API key suspended",
     "apikey.reactivated": "API key reactivated",
@@ -32,6 +37,7 @@ ACTIONS = {
     "apikey.scopes_changed": "API key scopes changed",
     "apikey.allowlist_changed": "API key IP allowlist changed",
     "apikey.usage_alerts_changed": "API key usage alerts changed",
+    "apikey.leaked_revoked": "API key revoked after a leak report",
     "oauth.application_registered": "OAuth application registered",
     "oauth.application_updated": "OAuth application updated",
     "oauth.secret_reset": "OAuth client secret reset",
@@ -41,6 +47,7 @@ ACTIONS = {
     "oauth.grant_denied": "OAuth access denied",
     "oauth.grant_revoked": "OAuth access revoked",
     "oauth.refresh_reuse_detected": "OAuth refresh token reused (tokens revoked)",
+    "oauth.leaked_revoked": "OAuth access revoked after a leak report",
 }
 
 

@@ -8,8 +8,10 @@ import hashlib
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
 
@@ -24,6 +26,7 @@ from oauthapps.models import (
     Grant,
     RefreshToken,
 )
+from statuspool.notifications.security import security_notify
 from statuspool.scopes import order_scopes
 
 log = logging.getLogger(__name__)
@@ -97,6 +100,12 @@ def application_register(
             target=application,
             details=_application_details(application) | {"description": description},
         )
+        security_notify(
+            account=account,
+            kind="oauth.application_registered",
+            actor=actor,
+            context={"app_name": application.name},
+        )
     return application, secret
 
 
@@ -151,6 +160,12 @@ def application_reset_secret(*, application: Application, actor: Actor) -> str:
             target=application,
             details={"name": application.name, "client_id": application.client_id},
         )
+        security_notify(
+            account=application.account,
+            kind="oauth.secret_reset",
+            actor=actor,
+            context={"app_name": application.name},
+        )
     return secret
 
 
@@ -167,6 +182,12 @@ def application_delete(*, application: Application, actor: Actor) -> None:
             account=application.account_id,
             target=application,
             details=details,
+        )
+        security_notify(
+            account=application.account,
+            kind="oauth.application_deleted",
+            actor=actor,
+            context={"app_name": application.name},
         )
         _revoke_tokens(Q(application=application))
         Grant.objects.filter(application=application).delete()
@@ -206,6 +227,13 @@ def authorization_approve(
                 "scopes": scopes,
                 "flow": flow,
             },
+        )
+        security_notify(
+            account=account,
+            kind="oauth.grant_approved",
+            actor=actor,
+            subject_user=user,
+            context={"app_name": application.name, "scopes": ", ".join(scopes)},
         )
     return authorization
 
@@ -256,7 +284,63 @@ def authorization_revoke(*, authorization: Authorization, actor: Actor, reason: 
                 "reason": reason or "revoked by user",
             },
         )
+        security_notify(
+            account=locked.account,
+            kind="oauth.grant_revoked",
+            actor=actor,
+            subject_user=locked.user,
+            context={"app_name": locked.application.name, "grant_user": locked.user.email},
+        )
         authorization.revoked_at = locked.revoked_at
+
+
+def authorization_revoke_leaked(
+    *, authorization: Authorization, actor: Actor, url: str, source: str = "", token_kind: str
+) -> bool:
+    """A secret scanner found one of the grant's tokens in public: end the whole grant (a leaked
+    refresh token mints new access tokens, a leaked access token says the client's storage is
+    exposed). Returns False if the grant had already ended."""
+    with transaction.atomic():
+        locked = (
+            Authorization.objects.select_for_update(of=("self",))
+            .select_related("application", "user", "account")
+            .get(pk=authorization.pk)
+        )
+        if locked.revoked_at is not None:
+            return False
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        _revoke_tokens(Q(authorization=locked))
+        Grant.objects.filter(authorization=locked, redeemed_at__isnull=True).delete()
+        record(
+            action="oauth.leaked_revoked",
+            actor=actor,
+            account=locked.account_id,
+            target=locked,
+            target_label=f"{locked.application.name} for {locked.user.email}",
+            details={
+                "application": locked.application.name,
+                "client_id": locked.application.client_id,
+                "token_kind": token_kind,
+                "url": url[:500],
+                "source": source[:100],
+                "reporter": actor.label,
+            },
+        )
+        security_notify(
+            account=locked.account,
+            kind="apikey.leaked_revoked",
+            actor=actor,
+            subject_user=locked.user,
+            context={
+                "credential_description": f"An OAuth {token_kind} of “{locked.application.name}” "
+                f"acting for {locked.user.email}",
+                "leak_url": url[:500],
+                "reporter": actor.label,
+                "key_url": settings.SITE_URL + reverse("oauthapps:connected_list"),
+            },
+        )
+    return True
 
 
 def authorizations_revoke_for_membership(

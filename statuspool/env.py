@@ -124,3 +124,37 @@ def parse_keyring(name: str, raw: str, key_bytes: int | None = None) -> dict[str
     if not ring:
         raise ImproperlyConfigured(f"{name} must hold at least one key")
     return ring
+
+
+def parse_ec_public_keys(name: str, raw: str | None) -> dict[str, bytes]:
+    """Parse "id1:base64,id2:base64" of ECDSA P-256 public keys (DER SubjectPublicKeyInfo, or the
+    PEM text itself base64-encoded) into {id: DER}. Empty means no key (every report refused)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        PublicFormat,
+        load_der_public_key,
+        load_pem_public_key,
+    )
+
+    keys: dict[str, bytes] = {}
+    for entry in (raw or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        key_id, sep, encoded = entry.partition(":")
+        if not sep or not key_id or not re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", key_id):
+            raise ImproperlyConfigured(f"{name}: each entry must be ID:BASE64")
+        try:
+            data = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+            key = (
+                load_pem_public_key(data)
+                if data.startswith(b"-----")
+                else load_der_public_key(data)
+            )
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(f"{name}: key {key_id!r} is not a base64 public key")
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+            raise ImproperlyConfigured(f"{name}: key {key_id!r} must be an ECDSA P-256 key")
+        keys[key_id] = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return keys

@@ -24,6 +24,7 @@ from statuspool.env import (
     env_rate,
     env_str,
     load_dotenv,
+    parse_ec_public_keys,
     parse_keyring,
 )
 
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "statuspool.notifications",
     "statuspool.onboarding",
     "statuspool.health",
+    "statuspool.leak_reports",
     "audit",
     "usage",
     "apikeys",
@@ -222,6 +224,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apikeys.tasks.suspend_stale_keys",
         "schedule": timedelta(days=1),
     },
+    # API key expiry: reminder emails 7 days and 1 day before, then records (audit + email) each
+    # key that reached its date. Keys are refused at their expiry instant whatever this does.
+    "apikeys-expire": {"task": "apikeys.tasks.expire_keys", "schedule": timedelta(hours=1)},
     # Writes buffered last-used data of API keys / OAuth grants and queues Usage Alerts; a run
     # that waited longer than the interval is dropped, the next one flushes the same buffer.
     "usage-flush-last-used": {
@@ -381,6 +386,13 @@ TRUSTED_PROXIES = env_cidrs("TRUSTED_PROXIES")
 API_AUTH_CACHE_SECONDS = env_int("API_AUTH_CACHE_SECONDS", 30, minimum=0)
 # Failed authentications per client address (IPv6: per /64) and minute before answering 429.
 API_AUTH_FAILURES_PER_MINUTE = env_int("API_AUTH_FAILURES_PER_MINUTE", 30, minimum=1)
+# Leaked-credential reports (POST /v2/leaks, GitHub's secret-scanning partner protocol): the
+# reporters' ECDSA P-256 public keys by id ("id:base64,…"); none configured = every report is 401.
+LEAK_REPORT_PUBLIC_KEYS = parse_ec_public_keys(
+    "LEAK_REPORT_PUBLIC_KEYS", env_str("LEAK_REPORT_PUBLIC_KEYS")
+)
+LEAK_REPORT_RATE = env_rate("LEAK_REPORT_RATE", "60/m")
+LEAK_REPORT_MAX_TOKENS = env_int("LEAK_REPORT_MAX_TOKENS", 1000, minimum=1)
 # After a shared-cache (Redis) error, a process stops asking it for this many seconds.
 API_CACHE_RETRY_SECONDS = env_int("API_CACHE_RETRY_SECONDS", 5, minimum=0)
 # A shared-cache outage is logged at most once per this many seconds per process.

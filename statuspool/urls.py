@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 
 from statuspool.api.errors import json_error
+from statuspool.leak_reports.views import LeakReportView
 
 
 @require_GET
@@ -26,6 +27,8 @@ urlpatterns = [
     path("oauth/", include("oauthapps.oauth_urls")),
     path("", include("oauthapps.device_urls")),
     path(".well-known/", include("oauthapps.well_known_urls")),
+    # Before the /v2 API: a leak report carries no credential, its signature authenticates it.
+    path("v2/leaks", LeakReportView.as_view(), name="leak_report"),
     path("v2/", include("statuspool.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -28,15 +28,25 @@ def messages_of(error: ValidationError) -> str:
 
 
 def describe_status(key: ApiKey) -> str:
-    if key.status != "active":
+    if key.status == "revoked":
         return key.status
     if key.is_expired:
-        return "expired"
+        return f"expired {key.expires_at:%Y-%m-%d %H:%M} UTC"
+    if key.grace_ended:
+        return "rotated out"
+    if key.status != "active":
+        return key.status
     parts = ["active"]
-    if key.expires_at:
-        parts.append(f"expires {key.expires_at:%Y-%m-%d %H:%M} UTC")
+    if key.grace_ends_at:
+        parts.append(f"rotated out, works until {key.grace_ends_at:%Y-%m-%d %H:%M} UTC")
     if key.is_stale:
         parts.append("stale")
-    if key.rotation_recommended and not key.expires_at:
+    if key.rotation_recommended and not key.grace_ends_at:
         parts.append("rotation recommended")
     return ", ".join(parts)
+
+
+def describe_expiry(key: ApiKey) -> str:
+    if key.expires_at is None:
+        return "never"
+    return f"{key.expires_at:%Y-%m-%d %H:%M} UTC"

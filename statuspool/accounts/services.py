@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.services import Actor, record
 from statuspool.accounts import recovery, totp
 from statuspool.accounts.models import Membership, TOTPDevice, User
+from statuspool.notifications.security import security_notify
 
 ACCOUNT_NAME_MAX = 100
 
@@ -116,8 +117,22 @@ def twofactor_disable(*, user, actor: Actor) -> None:
         user.recovery_codes.all().delete()
         if deleted:
             _record_for_user(action="auth.2fa_disabled", actor=actor, user=user)
+            _notify_admins_2fa_disabled(user=user, actor=actor)
     # The instance may have the deleted device cached; user.has_2fa must see the change.
     user._state.fields_cache.pop("totp_device", None)
+
+
+def _notify_admins_2fa_disabled(*, user, actor: Actor) -> None:
+    """An admin without 2FA is one password away from the account's credentials: tell the team."""
+    admin_of = Membership.objects.team_admins().filter(user=user).select_related("account")
+    for membership in admin_of:
+        security_notify(
+            account=membership.account,
+            kind="auth.2fa_disabled",
+            actor=actor,
+            subject_user=user,
+            context={"user_email": user.email},
+        )
 
 
 def recovery_codes_regenerate(*, user, actor: Actor) -> list[str]:

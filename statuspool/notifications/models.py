@@ -1,5 +1,6 @@
 """The email outbox: a row per email, written in the transaction of the event that causes it."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -31,3 +32,24 @@ class OutboxEmail(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {', '.join(self.to)} ({self.status})"
+
+
+class SecurityNotificationOptOut(models.Model):
+    """A kind of security notification (``security_kinds.KINDS``) a user chose not to receive.
+
+    Stored as opt-outs so a kind added later reaches everyone until they turn it off.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="security_optouts"
+    )
+    kind = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_optout_per_user_and_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} opted out of {self.kind}"

@@ -36,7 +36,9 @@ from tests.oauthapps.helpers import oauth_bearer
 ALL_SCOPES = tuple(SCOPES)
 
 
-def issue_key(account, scopes, *, status=Status.ACTIVE, expires_at=None, name=None):
+def issue_key(
+    account, scopes, *, status=Status.ACTIVE, expires_at=None, grace_ends_at=None, name=None
+):
     """A key straight in the database (no per-account limit: tests need many). (key, raw)."""
     raw = api_key_format.generate()
     key = ApiKey(
@@ -45,6 +47,7 @@ def issue_key(account, scopes, *, status=Status.ACTIVE, expires_at=None, name=No
         scopes=list(scopes),
         status=status,
         expires_at=expires_at,
+        grace_ends_at=grace_ends_at,
     )
     key.set_secret(raw)
     key.save()

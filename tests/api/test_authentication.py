@@ -116,11 +116,30 @@ def test_revoked_key_is_401(api, account_a):
     assert_invalid_token(api("GET", "/v2/monitors", f"Bearer {raw}"))
 
 
-def test_expired_key_is_401(api, account_a):
+def test_key_past_its_rotation_grace_is_401(api, account_a):
     _, raw = issue_key(
-        account_a, ["monitors:read"], expires_at=timezone.now() - timedelta(seconds=1)
+        account_a, ["monitors:read"], grace_ends_at=timezone.now() - timedelta(seconds=1)
     )
     assert_invalid_token(api("GET", "/v2/monitors", f"Bearer {raw}"))
+
+
+def test_expired_key_says_key_expired_and_when(api, account_a):
+    expired = timezone.now() - timedelta(seconds=1)
+    _, raw = issue_key(account_a, ["monitors:read"], expires_at=expired)
+    body = assert_invalid_token(api("GET", "/v2/monitors", f"Bearer {raw}"), code="key_expired")
+    assert f"expired on {expired:%Y-%m-%d %H:%M} UTC" in body["error"]["message"]
+    assert "Create a new key" in body["error"]["message"]
+
+
+def test_key_expires_at_its_instant_even_from_the_cache(api, account_a):
+    expires = timezone.now() + timedelta(days=30)
+    _, raw = issue_key(account_a, ["monitors:read"], expires_at=expires)
+    assert api("GET", "/v2/monitors", f"Bearer {raw}").status_code == 200  # cache now warm
+    with time_machine.travel(expires - timedelta(seconds=1), tick=False):
+        assert api("GET", "/v2/monitors", f"Bearer {raw}").status_code == 200
+    with time_machine.travel(expires + timedelta(seconds=1), tick=False):
+        response = api("GET", "/v2/monitors", f"Bearer {raw}")
+        assert_invalid_token(response, code="key_expired")
 
 
 def test_suspended_key_says_so_and_who_can_fix_it(api, account_a):
@@ -130,9 +149,9 @@ def test_suspended_key_says_so_and_who_can_fix_it(api, account_a):
     assert "reactivate" in body["error"]["message"]
 
 
-def test_rotated_key_works_until_its_expiry_even_from_the_cache(api, account_a):
+def test_rotated_key_works_until_its_grace_ends_even_from_the_cache(api, account_a):
     expires = timezone.now() + timedelta(hours=1)
-    _, raw = issue_key(account_a, ["monitors:read"], expires_at=expires)
+    _, raw = issue_key(account_a, ["monitors:read"], grace_ends_at=expires)
     assert api("GET", "/v2/monitors", f"Bearer {raw}").status_code == 200  # cache now warm
     with time_machine.travel(expires - timedelta(seconds=1), tick=False):
         assert api("GET", "/v2/monitors", f"Bearer {raw}").status_code == 200

@@ -65,11 +65,11 @@ def test_every_v2_route_declares_its_scopes_or_is_explicitly_public():
     assert problems == []
 
 
-def test_the_only_public_v2_routes_are_schema_and_docs():
+def test_the_only_public_v2_routes_are_schema_docs_and_signed_leak_reports():
     public = sorted(
         route for route, cb in v2_routes() if getattr(cb.cls, "public_endpoint", False) is True
     )
-    assert public == ["v2/docs", "v2/schema"]
+    assert public == ["v2/docs", "v2/leaks", "v2/schema"]
 
 
 def test_every_authenticated_route_and_method_is_in_the_scope_matrix():

@@ -85,7 +85,17 @@ class TestListRevokeRotate:
         dead, _ = make_key(name="dead")
         apikey_revoke(key=dead, actor=system_actor)
         lines = run("listapikeys", "--account", "Acme Monitoring")
-        assert lines[0].split() == ["PUBLIC", "ID", "NAME", "SCOPES", "STATUS", "LAST", "USED"]
+        assert lines[0].split() == [
+            "PUBLIC",
+            "ID",
+            "NAME",
+            "SCOPES",
+            "STATUS",
+            "EXPIRES",
+            "POLICY",
+            "LAST",
+            "USED",
+        ]
         live_row = next(line for line in lines if line.startswith(live.public_id))
         assert "live" in live_row and "monitors:read,alerts:read" in live_row
         assert "active" in live_row and live_row.endswith("never")
@@ -128,7 +138,7 @@ class TestListRevokeRotate:
         new = ApiKey.objects.get(public_id=api_key_format.public_id_of(raw))
         assert new.matches(raw) and new.rotated_from == key and new.scopes == ["alerts:write"]
         key.refresh_from_db()
-        assert key.expires_at is not None and "works until" in lines[0]
+        assert key.grace_ends_at is not None and "works until" in lines[0]
         (event,) = events("apikey.rotated")
         assert event.actor_label == "manage.py rotateapikey"
 

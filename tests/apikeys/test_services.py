@@ -142,13 +142,15 @@ class TestRotate:
         assert new.created_by == alice
         assert old.status == Status.ACTIVE and old.is_active
         assert (
-            before + timedelta(hours=24) <= old.expires_at <= timezone.now() + timedelta(hours=24)
+            before + timedelta(hours=24)
+            <= old.grace_ends_at
+            <= timezone.now() + timedelta(hours=24)
         )
         (event,) = events("apikey.rotated")
         assert event.target_id == str(new.pk) and event.account_id == new.account_id
         assert event.details["old_public_id"] == old.public_id
         assert event.details["new_public_id"] == new.public_id
-        assert event.details["old_expires_at"] == old.expires_at.isoformat()
+        assert event.details["old_grace_ends_at"] == old.grace_ends_at.isoformat()
         assert event.details["expire_old_in"] == "24h"
         assert_no_secret(event, new_raw)
         assert_no_secret(event, old_raw)
@@ -160,7 +162,7 @@ class TestRotate:
         old.refresh_from_db()
         assert old.status == Status.REVOKED and old.revoked_at is not None
         assert old.revoked_by == alice and new.display_id in old.revoked_reason
-        assert old.expires_at is None
+        assert old.grace_ends_at is None
         assert [e.action for e in AuditEvent.objects.filter(action__startswith="apikey.r")] == [
             "apikey.rotated"
         ]
@@ -173,7 +175,7 @@ class TestRotate:
         old, _ = make_key()
         apikey_rotate(key=old, actor=system_actor, expire_old_in=choice)
         old.refresh_from_db()
-        assert abs(old.expires_at - (timezone.now() + delta)) < timedelta(seconds=30)
+        assert abs(old.grace_ends_at - (timezone.now() + delta)) < timedelta(seconds=30)
 
     def test_unknown_expiry_refused(self, make_key, system_actor):
         old, _ = make_key()

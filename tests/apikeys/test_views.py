@@ -122,7 +122,7 @@ class TestList:
         assert "by alice@acme.test" in page
         assert "198.51.100.7" in page and "(DE)" in page
         assert "badge-suspended" in page and "badge-active" in page
-        assert "Expires in 6" in page  # "6 days, 23 hours"
+        assert "Stops working in 6" in page  # rotated out: "6 days, 23 hours" of grace left
         live, revoked = page.split("<details")
         assert "gone" not in live and "gone" in revoked and "compromised" in revoked
         assert "open" not in revoked.split(">")[0]  # collapsed by default
@@ -288,7 +288,7 @@ class TestDetailAndActions:
         alice_key.refresh_from_db()
         new = ApiKey.objects.get(rotated_from=alice_key)
         assert new.matches(raw) and new.created_by == alice
-        assert alice_key.expires_at is not None and alice_key.status == Status.ACTIVE
+        assert alice_key.grace_ends_at is not None and alice_key.status == Status.ACTIVE
         assert "keeps working until" in response.content.decode()
         (event,) = events("apikey.rotated")
         assert event.actor == alice

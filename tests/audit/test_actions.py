@@ -189,6 +189,13 @@ def password_changed(ctx):
     return Case("user", str(ctx.alice.pk), secrets=("a much better passphrase 42",))
 
 
+def security_notifications_changed(ctx):
+    from statuspool.accounts.notification_prefs import security_notifications_update
+
+    security_notifications_update(user=ctx.alice, wanted=set(), actor=ctx.actor)
+    return Case("user", str(ctx.alice.pk), details={"turned_on": []})
+
+
 def apikey_created(ctx):
     from apikeys.services import apikey_create
 
@@ -210,6 +217,70 @@ def apikey_rotated(ctx):
         str(new.pk),
         details={"old_public_id": ctx.key.public_id, "new_public_id": new.public_id},
         secrets=(raw, ctx.raw),
+    )
+
+
+def apikey_replaced(ctx):
+    from apikeys.services import apikey_replace
+
+    new, raw = apikey_replace(key=ctx.key, actor=ctx.actor, expire_old_in="now", name="table-2")
+    return Case(
+        "apikey",
+        str(new.pk),
+        details={"old_public_id": ctx.key.public_id, "name": "table-2"},
+        secrets=(raw, ctx.raw),
+    )
+
+
+def apikey_details_changed(ctx):
+    from apikeys.services import apikey_update_details
+
+    apikey_update_details(key=ctx.key, name="renamed", description="for CI", actor=ctx.actor)
+    return Case(
+        "apikey",
+        str(ctx.key.pk),
+        details={
+            "changed": {
+                "name": {"before": "table-key", "after": "renamed"},
+                "description": {"before": "", "after": "for CI"},
+            }
+        },
+    )
+
+
+def apikey_expired(ctx):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apikeys.expiry import apikeys_expire
+    from apikeys.models import ApiKey
+
+    expires = timezone.now() - timedelta(minutes=1)
+    ApiKey.objects.filter(pk=ctx.key.pk).update(expires_at=expires)
+    assert apikeys_expire()["expired"] == [ctx.key.public_id]
+    return Case(
+        "apikey",
+        str(ctx.key.pk),
+        actor_kind=ActorKind.SYSTEM,
+        actor_email="",
+        details={"expires_at": expires.isoformat()},
+        secrets=(ctx.raw,),
+    )
+
+
+def apikey_policy_changed(ctx):
+    from apikeys.policy import apikey_policy_update
+
+    ctx.account.plan = "enterprise"
+    ctx.account.save(update_fields=["plan"])
+    apikey_policy_update(
+        account=ctx.account, max_lifetime_days=90, require_allowlist=True, actor=ctx.actor
+    )
+    return Case(
+        "account",
+        str(ctx.account.pk),
+        details={"after": {"max_lifetime_days": 90, "require_allowlist": True}},
     )
 
 
@@ -562,6 +633,41 @@ def password_reset_done(ctx):
     return Case("user", str(ctx.alice.pk), secrets=("an entirely new phrase 77",))
 
 
+def apikey_leaked_revoked(ctx):
+    from apikeys.services import apikey_revoke_leaked
+
+    scanner = Actor(kind=ActorKind.SYSTEM, label="GitHub secret scanning", ip=IP, user_agent=AGENT)
+    apikey_revoke_leaked(key=ctx.key, actor=scanner, url="https://github.com/o/r/blob/x/a.env")
+    return Case(
+        "apikey",
+        str(ctx.key.pk),
+        actor_kind=ActorKind.SYSTEM,
+        actor_email="",
+        details={"url": "https://github.com/o/r/blob/x/a.env"},
+        secrets=(ctx.raw,),
+    )
+
+
+def oauth_leaked_revoked(ctx):
+    from oauthapps.services import authorization_revoke_leaked
+
+    authorization = _authorization(ctx)
+    scanner = Actor(kind=ActorKind.SYSTEM, label="GitHub secret scanning", ip=IP, user_agent=AGENT)
+    authorization_revoke_leaked(
+        authorization=authorization,
+        actor=scanner,
+        url="https://github.com/o/r/blob/x/a.env",
+        token_kind="access token",
+    )
+    return Case(
+        "authorization",
+        str(authorization.pk),
+        actor_kind=ActorKind.SYSTEM,
+        actor_email="",
+        details={"url": "https://github.com/o/r/blob/x/a.env", "token_kind": "access token"},
+    )
+
+
 def _as(user):
     request = RequestFactory().get("/", REMOTE_ADDR=IP, HTTP_USER_AGENT=AGENT)
     request.user = user
@@ -578,8 +684,13 @@ ACTIONS = {
     "auth.recovery_codes_regenerated": recovery_regenerated,
     "auth.sudo_failed": sudo_failed,
     "auth.password_changed": password_changed,
+    "auth.security_notifications_changed": security_notifications_changed,
     "apikey.created": apikey_created,
     "apikey.rotated": apikey_rotated,
+    "apikey.replaced": apikey_replaced,
+    "apikey.details_changed": apikey_details_changed,
+    "apikey.expired": apikey_expired,
+    "apikey.policy_changed": apikey_policy_changed,
     "apikey.revoked": apikey_revoked,
     "apikey.suspended": apikey_suspended,
     "apikey.reactivated": apikey_reactivated,
@@ -588,6 +699,7 @@ ACTIONS = {
     "apikey.scopes_changed": apikey_scopes_changed,
     "apikey.allowlist_changed": apikey_allowlist_changed,
     "apikey.usage_alerts_changed": apikey_usage_alerts_changed,
+    "apikey.leaked_revoked": apikey_leaked_revoked,
     "oauth.application_registered": oauth_registered,
     "oauth.application_updated": oauth_updated,
     "oauth.secret_reset": oauth_secret_reset,
@@ -609,6 +721,7 @@ ACTIONS = {
     "account.require_2fa_changed": account_require_2fa_changed,
     "account.billing_email_changed": account_billing_email_changed,
     "account.plan_changed": account_plan_changed,
+    "oauth.leaked_revoked": oauth_leaked_revoked,
 }
 CASES = [
     *ACTIONS.items(),

@@ -40,7 +40,9 @@ class Command(BaseCommand):
             raise CommandError(messages_of(error))
         key.refresh_from_db()
         ends = (
-            "revoked now" if key.revoked_at else f"works until {key.expires_at:%Y-%m-%d %H:%M} UTC"
+            "revoked now"
+            if key.revoked_at
+            else f"works until {key.grace_ends_at:%Y-%m-%d %H:%M} UTC"
         )
         self.stdout.write(
             f"Rotated {label}: old key {ends}. New key {new_key.display_id}; store it now, "
