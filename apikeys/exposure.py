@@ -121,12 +121,14 @@ def incident_steps(key) -> list[Step]:
             link_text="Open the replacement",
         )
     elif not revoked:
+        # Replace, not Create: it revokes this key in the same transaction and takes its place,
+        # so it works when the account is at its key limit (a compromised key usually is).
         replace = Step(
             "Deploy a replacement with the same scopes",
-            f"Rotating creates a replacement with the same name and scopes ({scopes}) and can "
-            "revoke this key at once.",
-            url=reverse("apikeys:rotate", args=[key.public_id]),
-            link_text="Rotate this key…",
+            f"Replacing creates a new key with the same scopes ({scopes}), allowlist, alerts and "
+            "expiry policy and revokes this one in the same step, even at the key limit.",
+            url=reverse("apikeys:replace", args=[key.public_id]),
+            link_text="Create a replacement key",
         )
     else:
         replace = Step(

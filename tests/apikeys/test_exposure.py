@@ -102,12 +102,12 @@ def test_invalid_window_is_explained(client, alice, revoked_key):
     assert "must be after its start" in response.content.decode()
 
 
-def test_active_key_shows_revoke_and_rotate_steps(client, alice, account_a, make_key):
+def test_active_key_shows_revoke_and_replace_steps(client, alice, account_a, make_key):
     key, _ = make_key(account=account_a, name="in-use")
     login(client, alice)
     html = client.get(URL, {"key": key.public_id}).content.decode()
     assert f'href="/settings/api-access/{key.public_id}/revoke/"' in html
-    assert f'href="/settings/api-access/{key.public_id}/rotate/"' in html
+    assert f'href="/settings/api-access/{key.public_id}/replace/"' in html
     assert f'href="/settings/audit-log/?key={key.public_id}"' in html
     assert "since the key was created" in html
     assert "No requests in this window" in html
@@ -256,3 +256,23 @@ def test_summary_totals_are_capped_for_busy_keys(client, alice, revoked_key, mon
     assert {source["ip"] for source in summary["sources"]} == {"192.0.2.2", "192.0.2.3"}
     assert "Totals of the newest 2 requests" in response.content.decode()
     assert oldest.id in rows(response)  # the list still has every request
+
+
+def test_the_replacement_link_works_at_the_key_limit(client, alice, account_a, make_key):
+    """Issue 14: "Create a replacement key" used to end on the limit page."""
+    from apikeys.models import ApiKey, Status
+    from tests.apikeys.helpers import sudo_data
+
+    keys = [make_key(account=account_a, name=f"key-{n}")[0] for n in range(4)]
+    login(client, alice)
+    html = client.get(URL, {"key": keys[0].public_id}).content.decode()
+    assert "Create a replacement key" in html
+    replace_url = f"/settings/api-access/{keys[0].public_id}/replace/"
+    assert f'href="{replace_url}"' in html
+    form = client.get(replace_url)
+    assert form.status_code == 200 and "at its key limit" in form.content.decode()
+    created = client.post(replace_url, sudo_data(alice, name="key-0", expire_old_in="now"))
+    assert created.status_code == 200 and "sp_live_" in created.content.decode()
+    keys[0].refresh_from_db()
+    assert keys[0].status == Status.REVOKED
+    assert ApiKey.objects.for_account(account_a).counting_toward_limit().count() == 4
