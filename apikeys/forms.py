@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from apikeys import services
+from apikeys import replacement, services
 from apikeys.expiry import PRESET_DAYS
 from apikeys.policy import MAX_LIFETIME_CHOICES
 from statuspool.scopes import SCOPES
@@ -152,7 +152,7 @@ class ApiKeyCreateForm(forms.Form):
 class RotateForm(forms.Form):
     expire_old_in = forms.ChoiceField(
         label="When should the old key stop working?",
-        choices=[(value, EXPIRY_LABELS[value]) for value in services.EXPIRY_CHOICES],
+        choices=[(value, EXPIRY_LABELS[value]) for value in replacement.EXPIRY_CHOICES],
         initial="24h",
         widget=forms.RadioSelect,
         help_text="A grace period lets you deploy the new key before the old one is refused.",

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from apikeys import policy, services
+from apikeys import policy, replacement, services
 from apikeys.forms import DetailsForm, PolicyForm, ReplaceForm
 from apikeys.views import _data, _key_for, _show_once, _sudo_form, _unfilled
 from audit.services import Actor
@@ -38,7 +38,7 @@ def key_replace(request, public_id):
         and sudo_confirm(request, sudo_form, purpose="apikey.replace")
     ):
         try:
-            new_key, raw = services.apikey_replace(
+            new_key, raw = replacement.apikey_replace(
                 key=key,
                 actor=Actor.from_request(request),
                 expire_old_in=form.cleaned_data["expire_old_in"],

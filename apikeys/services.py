@@ -6,7 +6,6 @@ next request in any process sees the new state.
 """
 
 import re
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,13 +25,6 @@ from statuspool.scopes import SCOPES, order_scopes
 DESCRIPTION_MAX = 500
 # Whole credentials look like this; a description must never hold one (it is shown and audited).
 _CREDENTIAL_IN_TEXT = re.compile(r"sp_(?:live|oat|ort)_[0-9A-Za-z]{20,}")
-# How long a rotated-out key keeps working ("now" revokes it in the same transaction).
-EXPIRY_CHOICES = {
-    "now": None,
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-}
 
 
 def _validate_scopes(scopes: list[str]) -> None:
@@ -43,7 +35,7 @@ def _validate_scopes(scopes: list[str]) -> None:
         raise ValidationError({"scopes": f"Unknown scope: {', '.join(unknown)}."})
 
 
-def _validate_name(*, account, name: str, exclude=None) -> str:
+def validate_name(*, account, name: str, exclude=None) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 64:
         raise ValidationError({"name": "Give the key a name of 1 to 64 characters."})
@@ -84,7 +76,7 @@ def apikey_validate_new(
 ) -> None:
     """The rules of a new key (name, scopes, expiry, account policy, per-account limit);
     raises ValidationError."""
-    _validate_name(account=account, name=name)
+    validate_name(account=account, name=name)
     _validate_scopes(scopes)
     validate_expiry(expires_at)
     if check_policy:
@@ -127,7 +119,7 @@ def key_url(key: ApiKey) -> str:
     return settings.SITE_URL + reverse("apikeys:detail", args=[key.public_id])
 
 
-def _notify(kind: str, actor: Actor | None, key: ApiKey, **context) -> None:
+def notify_key_event(kind: str, actor: Actor | None, key: ApiKey, **context) -> None:
     """Tell the account's admins (and the key's creator) in the change's own transaction."""
     security_notify(
         account=key.account,
@@ -155,7 +147,7 @@ def lock_key(key: ApiKey) -> ApiKey:
     return ApiKey.objects.select_for_update().get(pk=key.pk)
 
 
-def _refresh(target: ApiKey, source: ApiKey) -> ApiKey:
+def copy_back(target: ApiKey, source: ApiKey) -> ApiKey:
     """Copy the locked, updated row back into the caller's instance."""
     for field in source._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
@@ -210,7 +202,7 @@ def apikey_create(
             details["allowed_networks"] = networks
         record_key_event("apikey.created", actor, key, details)
         if notify:
-            _notify("apikey.created", actor, key)
+            notify_key_event("apikey.created", actor, key)
     return key, raw
 
 
@@ -236,117 +228,6 @@ def apikey_create_default(*, account, actor: Actor, created_by=None) -> tuple[Ap
         created_by=created_by,
         notify=False,
     )
-
-
-def apikey_rotate(
-    *, key: ApiKey, actor: Actor, expire_old_in: str, created_by=None
-) -> tuple[ApiKey, str]:
-    """Replace a key with a new secret under the same name (see ``apikey_replace``)."""
-    return apikey_replace(
-        key=key, actor=actor, expire_old_in=expire_old_in, created_by=created_by, action="rotated"
-    )
-
-
-def apikey_replace(
-    *,
-    key: ApiKey,
-    actor: Actor,
-    expire_old_in: str,
-    created_by=None,
-    name: str | None = None,
-    action: str = "replaced",
-) -> tuple[ApiKey, str]:
-    """A new key with the old one's scopes, allowlist, alert setting and expiry policy (the same
-    lifetime from now, within the account's policy); the old key is revoked now or keeps working
-    for a grace period. Returns (new key, plaintext).
-
-    No limit check: with "now" the replacement takes the old key's place, otherwise it does not
-    count while its predecessor winds down (``ApiKeyQuerySet.counting_toward_limit``), so this
-    works when the account is at its limit.
-    """
-    if expire_old_in not in EXPIRY_CHOICES:
-        raise ValidationError({"expire_old_in": "Choose when the old key stops working."})
-    with transaction.atomic():
-        old = lock_key(key)
-        if not old.is_active:
-            raise ValidationError("Only an active key can be replaced.")
-        if old.grace_ends_at is not None or ApiKey.objects.filter(rotated_from=old).exists():
-            raise ValidationError(
-                "This key has already been rotated or replaced; use its successor."
-            )
-        now = timezone.now()
-        new_name = (
-            old.name
-            if name is None
-            else _validate_name(account=old.account, name=name, exclude=old)
-        )
-        rules = policy.policy_of(old.account)
-        if rules is not None and rules.require_allowlist and not old.allowed_networks:
-            raise ValidationError(
-                "This account's policy requires an IP allowlist on new keys: give this key an "
-                "allowlist first, then replace it."
-            )
-        lifetime = policy.allowed_expiry(rules, old.lifetime)
-        raw = api_key_format.generate()
-        new = ApiKey(
-            account=old.account,
-            name=new_name,
-            description=old.description,
-            scopes=list(old.scopes),
-            allowed_networks=list(old.allowed_networks),
-            usage_alerts_enabled=old.usage_alerts_enabled,
-            created_by=created_by,
-            created_at=now,
-            expires_at=now + lifetime if lifetime else None,
-            rotated_from=old,
-        )
-        new.set_secret(raw)
-        new.save()
-        grace = EXPIRY_CHOICES[expire_old_in]
-        if grace is None:
-            old.status, old.revoked_at, old.revoked_by = Status.REVOKED, now, created_by
-            verb = "Rotated" if action == "rotated" else "Replaced"
-            old.revoked_reason = f"{verb}; replaced by {new.display_id}"
-            old.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
-        else:
-            old.grace_ends_at = now + grace
-            old.save(update_fields=["grace_ends_at"])
-        record_key_event(
-            f"apikey.{action}",
-            actor,
-            new,
-            {
-                "name": new.name,
-                "old_public_id": old.public_id,
-                "new_public_id": new.public_id,
-                "expire_old_in": expire_old_in,
-                "old_grace_ends_at": old.grace_ends_at.isoformat() if old.grace_ends_at else None,
-                "old_revoked_at": old.revoked_at.isoformat() if old.revoked_at else None,
-                "expires_at": new.expires_at.isoformat() if new.expires_at else None,
-            },
-        )
-        _notify(
-            "apikey.rotated",
-            actor,
-            new,
-            old_display_id=old.display_id,
-            old_key_fate=(
-                "The old key was revoked at once."
-                if old.revoked_at
-                else f"The old key keeps working until {old.grace_ends_at:%Y-%m-%d %H:%M} UTC."
-            ),
-        )
-        invalidate_after_commit(old)
-        _refresh(key, old)
-    return new, raw
-
-
-def predecessor_in_grace(key: ApiKey) -> ApiKey | None:
-    """The key this one replaced, if it still works (its grace period has not ended)."""
-    previous = key.rotated_from
-    if previous is not None and previous.grace_ends_at and previous.is_active:
-        return previous
-    return None
 
 
 def apikey_revoke(
@@ -375,7 +256,7 @@ def apikey_revoke(
                     revoked_by=revoked_by,
                 )
         _revoke_locked(locked, actor, reason=reason, revoked_by=revoked_by)
-    return _refresh(key, locked)
+    return copy_back(key, locked)
 
 
 def _revoke_locked(locked: ApiKey, actor: Actor, *, reason: str, revoked_by) -> None:
@@ -383,7 +264,7 @@ def _revoke_locked(locked: ApiKey, actor: Actor, *, reason: str, revoked_by) -> 
     locked.revoked_by, locked.revoked_reason = revoked_by, reason
     locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
     record_key_event("apikey.revoked", actor, locked, {"reason": reason})
-    _notify(
+    notify_key_event(
         "apikey.revoked",
         actor,
         locked,
@@ -398,7 +279,7 @@ def apikey_update_details(*, key: ApiKey, name: str, description: str, actor: Ac
         locked = lock_key(key)
         if locked.status == Status.REVOKED:
             raise ValidationError("A revoked key cannot be changed.")
-        name = _validate_name(account=locked.account, name=name, exclude=locked)
+        name = validate_name(account=locked.account, name=name, exclude=locked)
         description = _validate_description(description)
         changed = {}
         if name != locked.name:
@@ -406,11 +287,11 @@ def apikey_update_details(*, key: ApiKey, name: str, description: str, actor: Ac
         if description != locked.description:
             changed["description"] = {"before": locked.description, "after": description}
         if not changed:
-            return _refresh(key, locked)
+            return copy_back(key, locked)
         locked.name, locked.description = name, description
         locked.save(update_fields=["name", "description"])
         record_key_event("apikey.details_changed", actor, locked, {"changed": changed})
-    return _refresh(key, locked)
+    return copy_back(key, locked)
 
 
 def apikey_record_expired(*, key: ApiKey, actor: Actor, now=None) -> None:
@@ -419,7 +300,9 @@ def apikey_record_expired(*, key: ApiKey, actor: Actor, now=None) -> None:
     key.expiry_recorded_at = now or timezone.now()
     key.save(update_fields=["expiry_recorded_at"])
     record_key_event("apikey.expired", actor, key, {"expires_at": key.expires_at.isoformat()})
-    _notify("apikey.expired", actor, key, expires_at=f"{key.expires_at:%Y-%m-%d %H:%M} UTC")
+    notify_key_event(
+        "apikey.expired", actor, key, expires_at=f"{key.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
     invalidate_after_commit(key)
 
 
@@ -436,7 +319,7 @@ def apikey_revoke_leaked(*, key: ApiKey, actor: Actor, url: str, source: str = "
         locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
         details = {"url": url[:500], "source": source[:100], "reporter": actor.label}
         record_key_event("apikey.leaked_revoked", actor, locked, details)
-        _notify(
+        notify_key_event(
             "apikey.leaked_revoked",
             actor,
             locked,
@@ -445,7 +328,7 @@ def apikey_revoke_leaked(*, key: ApiKey, actor: Actor, url: str, source: str = "
             reporter=actor.label,
         )
         invalidate_after_commit(locked)
-    _refresh(key, locked)
+    copy_back(key, locked)
     return True
 
 
@@ -457,9 +340,9 @@ def apikey_suspend(*, key: ApiKey, actor: Actor, reason: str) -> ApiKey:
         locked.status, locked.suspended_at = Status.SUSPENDED, timezone.now()
         locked.save(update_fields=["status", "suspended_at"])
         record_key_event("apikey.suspended", actor, locked, {"reason": reason})
-        _notify("apikey.suspended", actor, locked, reason=reason)
+        notify_key_event("apikey.suspended", actor, locked, reason=reason)
         invalidate_after_commit(locked)
-    return _refresh(key, locked)
+    return copy_back(key, locked)
 
 
 def apikey_reactivate(*, key: ApiKey, actor: Actor) -> ApiKey:
@@ -482,7 +365,7 @@ def apikey_reactivate(*, key: ApiKey, actor: Actor) -> ApiKey:
         )
         record_key_event("apikey.reactivated", actor, locked, {})
         invalidate_after_commit(locked)
-    return _refresh(key, locked)
+    return copy_back(key, locked)
 
 
 def apikey_keep_active(*, key: ApiKey, actor: Actor) -> ApiKey:
@@ -499,7 +382,7 @@ def apikey_keep_active(*, key: ApiKey, actor: Actor) -> ApiKey:
         record_key_event(
             "apikey.kept_active", actor, locked, {"suspends_at": locked.suspends_at.isoformat()}
         )
-    return _refresh(key, locked)
+    return copy_back(key, locked)
 
 
 def apikey_update_scopes(
@@ -519,7 +402,7 @@ def apikey_update_scopes(
                 "This key's scopes changed meanwhile. Review them and save again."
             )
         if before == scopes:
-            return _refresh(key, locked)
+            return copy_back(key, locked)
         locked.scopes = scopes
         locked.save(update_fields=["scopes"])
         record_key_event(
@@ -527,6 +410,6 @@ def apikey_update_scopes(
         )
         added = [scope for scope in scopes if scope not in before]
         if added:
-            _notify("apikey.scopes_widened", actor, locked, added_scopes=", ".join(added))
+            notify_key_event("apikey.scopes_widened", actor, locked, added_scopes=", ".join(added))
         invalidate_after_commit(locked)
-    return _refresh(key, locked)
+    return copy_back(key, locked)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apikeys import policy, services
+from apikeys import policy, replacement, services
 from apikeys.forms import ApiKeyCreateForm, RevokeForm, RotateForm, ScopesForm
 from apikeys.models import ApiKey, Status
 from audit.services import Actor
@@ -186,7 +186,7 @@ def key_rotate(request, public_id):
         and sudo_confirm(request, sudo_form, purpose="apikey.rotate")
     ):
         try:
-            new_key, raw = services.apikey_rotate(
+            new_key, raw = replacement.apikey_rotate(
                 key=key,
                 actor=Actor.from_request(request),
                 expire_old_in=form.cleaned_data["expire_old_in"],
@@ -208,7 +208,7 @@ def key_rotate(request, public_id):
 @team_admin_required
 def key_revoke(request, public_id):
     key = _key_for(request, public_id)
-    predecessor = services.predecessor_in_grace(key)
+    predecessor = replacement.predecessor_in_grace(key)
     form = RevokeForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from apikeys.expiry import apikeys_expire, parse_duration
 from apikeys.models import ApiKey, Status
-from apikeys.services import apikey_create, apikey_rotate
+from apikeys.replacement import apikey_rotate
+from apikeys.services import apikey_create
 from apikeys.tasks import expire_keys
 from audit.services import Actor
 from statuspool.notifications.models import OutboxEmail

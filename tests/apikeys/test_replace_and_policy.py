@@ -11,13 +11,8 @@ from django.utils import timezone
 
 from apikeys.models import ApiKey, ApiKeyPolicy, Status
 from apikeys.policy import apikey_policy_update, out_of_policy
-from apikeys.services import (
-    apikey_create,
-    apikey_replace,
-    apikey_revoke,
-    apikey_rotate,
-    apikey_update_details,
-)
+from apikeys.replacement import apikey_replace, apikey_rotate
+from apikeys.services import apikey_create, apikey_revoke, apikey_update_details
 from audit.services import Actor
 from tests.apikeys.helpers import events, sudo_data
 from tests.conftest import login

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apikeys import authcache
 from apikeys.models import ApiKey, Status
+from apikeys.replacement import apikey_rotate
 from apikeys.services import (
     apikey_create,
     apikey_create_default,
@@ -16,7 +17,6 @@ from apikeys.services import (
     apikey_limit_reached,
     apikey_reactivate,
     apikey_revoke,
-    apikey_rotate,
     apikey_suspend,
     apikey_update_scopes,
 )

@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apikeys.models import ApiKey, Status
-from apikeys.services import apikey_revoke, apikey_rotate, apikey_suspend
+from apikeys.replacement import apikey_rotate
+from apikeys.services import apikey_revoke, apikey_suspend
 from statuspool import api_key_format
 from statuspool.accounts.models import Membership, Role
 from tests.apikeys.helpers import events, sudo_data

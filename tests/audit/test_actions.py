@@ -208,7 +208,7 @@ def apikey_created(ctx):
 
 
 def apikey_rotated(ctx):
-    from apikeys.services import apikey_rotate
+    from apikeys.replacement import apikey_rotate
 
     new, raw = apikey_rotate(key=ctx.key, actor=ctx.actor, expire_old_in=_grace())
     ctx.key.refresh_from_db()
@@ -221,7 +221,7 @@ def apikey_rotated(ctx):
 
 
 def apikey_replaced(ctx):
-    from apikeys.services import apikey_replace
+    from apikeys.replacement import apikey_replace
 
     new, raw = apikey_replace(key=ctx.key, actor=ctx.actor, expire_old_in="now", name="table-2")
     return Case(
@@ -285,7 +285,7 @@ def apikey_policy_changed(ctx):
 
 
 def _grace():
-    from apikeys.services import EXPIRY_CHOICES
+    from apikeys.replacement import EXPIRY_CHOICES
 
     return next(choice for choice, delta in EXPIRY_CHOICES.items() if delta is not None)
 

@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from apikeys.management.helpers import key_from_arg, messages_of
-from apikeys.services import EXPIRY_CHOICES, apikey_rotate
+from apikeys.replacement import EXPIRY_CHOICES, apikey_rotate
 from audit.services import Actor
 
 
