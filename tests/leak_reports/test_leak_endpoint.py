@@ -226,3 +226,21 @@ def test_report_leaked_key_command(leaked, tmp_path, capsys):
     event = AuditEvent.objects.get(action="apikey.leaked_revoked")
     assert event.details["url"] == "https://pastebin.example/x"
     assert event.actor_label == "manage.py report_leaked_key"
+
+
+def test_a_report_during_a_redis_outage_still_revokes(client, signing_key, leaked, caplog):
+    """Redis down: the rate limit fails open (the signature still guards the endpoint), the key is
+    revoked in the database, and authentication, reading the database, refuses it."""
+    from django.test import override_settings
+
+    from tests.api.ratelimit.test_redis_down import DEAD_REDIS
+
+    key, raw = leaked
+    with override_settings(CACHES=DEAD_REDIS):
+        response = report(client, signing_key, [entry(raw)])
+        assert response.status_code == 200
+        assert response.json()[0]["label"] == "true_positive"
+        assert client.get("/v2/credential", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+    key.refresh_from_db()
+    assert key.status == Status.REVOKED
+    assert "rate-limit counter unavailable" in caplog.text
