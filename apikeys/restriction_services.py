@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apikeys.models import ApiKey, Status
+from apikeys.policy import policy_of
 from apikeys.services import invalidate_after_commit, lock_key
 from audit.services import Actor, record
 
@@ -81,6 +82,12 @@ def apikey_set_allowed_networks(*, key: ApiKey, networks: list[str], actor: Acto
     with transaction.atomic():
         key = _lock_unrevoked(key)
         cleaned = validate_networks(account=key.account, networks=networks)
+        rules = policy_of(key.account)
+        if not cleaned and key.allowed_networks and rules is not None and rules.require_allowlist:
+            # The policy is about new keys, but emptying a list would undo it for this one.
+            raise ValidationError(
+                "This account's key policy requires an IP allowlist: keep at least one block."
+            )
         before = list(key.allowed_networks or [])
         if cleaned == before:
             return key

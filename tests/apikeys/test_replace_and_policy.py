@@ -285,3 +285,19 @@ def test_policy_page_owner_only_with_sudo(client, alice, bob, full_account):
     apikey_revoke(key=ApiKey.objects.get(name="d"), actor=Actor.system("t"))  # room for one
     create = client.get("/settings/api-access/new/").content.decode()
     assert "keys must expire within 30 days" in create and 'value="never"' not in create
+
+
+def test_policy_keeps_an_allowlist_from_being_emptied(full_account):
+    from apikeys.restriction_services import apikey_set_allowed_networks
+
+    old, _ = full_account
+    apikey_policy_update(
+        account=old.account,
+        max_lifetime_days=None,
+        require_allowlist=True,
+        actor=Actor.system("t"),
+    )
+    with pytest.raises(ValidationError, match="keep at least one block"):
+        apikey_set_allowed_networks(key=old, networks=[], actor=Actor.system("t"))
+    old.refresh_from_db()
+    assert old.allowed_networks == ["203.0.113.0/24"]
