@@ -385,6 +385,11 @@ def code_replay_detected(*, grant: Grant) -> None:
         grant.application_id,
     )
     if grant.token_family:
+        # The grant's lock first, as every refresh takes it: a refresh of this family running
+        # now finishes before the sweep, so its new token is swept too.
+        list(
+            Authorization.objects.select_for_update().filter(pk=grant.authorization_id).values("pk")
+        )
         RefreshToken.revoke_family(grant.token_family)
 
 

@@ -34,7 +34,7 @@ from audit.models import ActorKind
 from audit.services import Actor
 from oauthapps import device, services, token_format
 from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
-from oauthapps.models import AccessToken, Grant, RefreshToken
+from oauthapps.models import AccessToken, Authorization, Grant, RefreshToken
 from oauthapps.scopes import scopes_for_role
 from oauthapps.token_lookup import active_access_token, current_role
 from statuspool.client_ip import client_ip
@@ -58,6 +58,35 @@ def _is_public(client) -> bool:
 
 def _refresh_lifetime() -> timedelta:
     return timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
+
+
+def _lock_refresh_token(checksum: str) -> RefreshToken | None:
+    """The presented refresh token, read again after locking its grant until the token response
+    commits (TokenView runs in one transaction).
+
+    Every exchange, reuse revocation and grant revocation of one grant takes the grant's row lock
+    first, so they happen one after the other, on every instance sharing the database: of N
+    parallel redemptions one wins, the others then see the token spent (reuse), and nothing is
+    issued into a family or grant that was revoked meanwhile. One lock order (grant, then
+    tokens, as ``authorization_revoke`` does) keeps it free of deadlocks.
+    """
+    found = (
+        RefreshToken.objects.filter(token_checksum=checksum)
+        .order_by(F("revoked").desc(nulls_first=True))
+        .values_list("pk", "authorization_id")
+        .first()
+    )
+    if found is None:
+        return None
+    pk, authorization_id = found
+    if authorization_id is not None:
+        list(Authorization.objects.select_for_update().filter(pk=authorization_id).values("pk"))
+    return (
+        RefreshToken.objects.select_for_update(of=("self",))
+        .select_related("authorization", "application")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 class StatusPoolValidator(OAuth2Validator):
@@ -174,17 +203,13 @@ class StatusPoolValidator(OAuth2Validator):
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not token_format.is_well_formed(refresh_token, token_format.REFRESH_PREFIX):
             return False
-        presented = (
-            RefreshToken.objects.filter(token_checksum=token_format.token_checksum(refresh_token))
-            .select_related("authorization", "application")
-            .order_by(F("revoked").desc(nulls_first=True))
-            .first()
-        )
+        presented = _lock_refresh_token(token_format.token_checksum(refresh_token))
         if presented is None:
             return False
         authorization = presented.authorization
-        # A spent token whose family still has a live member was copied: DOT revokes the family
-        # below. (Once the family is dead, or the grant revoked, it is merely an invalid token.)
+        # A spent token whose family still has a live member was copied (or redeemed twice in
+        # parallel: the loser of that race is reuse too, RFC 9700 §4.14.2): DOT revokes the
+        # family below. (Once the family is dead, or the grant revoked, it is merely invalid.)
         reused = (
             presented.revoked is not None
             and presented.token_family is not None

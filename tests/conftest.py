@@ -23,6 +23,9 @@ pytest_plugins = ["tests.api.fixtures"]
 
 PASSWORD = "correct horse battery staple"
 
+# Private PostgreSQL / Redis / gunicorn processes for the fault tests.
+pytest_plugins = ["tests.processes"]
+
 
 def pytest_collection_modifyitems(config, items):
     needs_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…")
