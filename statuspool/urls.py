@@ -1,10 +1,13 @@
 """URL map. Each app owns its URLs; /v2 is the monitoring API, /oauth the authorization server."""
 
+import sys
+
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
+from statuspool import database
 from statuspool.api.errors import json_error
 from statuspool.leak_reports.views import LeakReportView
 
@@ -43,6 +46,10 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # A database outage raised outside a view (middleware) arrives here: 503, not 500.
+    unavailable = database.response_for(request, sys.exc_info()[1])
+    if unavailable is not None:
+        return unavailable
     if request.path == "/v2" or request.path.startswith("/v2/"):
         return json_error("server_error", "Something went wrong on our side.", 500)
     from django.views.defaults import server_error
