@@ -28,6 +28,12 @@ def parse_public_id(value: str) -> str | None:
     return value if _PUBLIC_ID.match(value) else None
 
 
+# Far enough inside datetime's range that shifting into any time zone (the screens show times in
+# the user's zone) or adding a day cannot overflow: ``until=9999-12-31`` is an error, not a 500.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 def parse_moment(value: str, *, end_of_day: bool = False) -> datetime | None:
     """An ISO 8601 date-time (naive = UTC) or a date (its start, or the next day's start)."""
     value = (value or "").strip()
@@ -39,13 +45,23 @@ def parse_moment(value: str, *, end_of_day: bool = False) -> datetime | None:
         moment = None if day else parse_datetime(value)
     except ValueError:
         day = moment = None
-    if moment is not None:
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if day is None:
+    if moment is None and day is None:
         raise ValueError(f"“{value}” is not a date (YYYY-MM-DD) or an ISO 8601 date-time.")
-    if end_of_day:
-        day += timedelta(days=1)
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    try:
+        if moment is not None:
+            moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        else:
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            if end_of_day:
+                moment += timedelta(days=1)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise ValueError(
+            f"“{value}” is out of range: use a date between {EARLIEST:%Y-%m-%d} and "
+            f"{LATEST - timedelta(days=1):%Y-%m-%d}."
+        )
+    return moment
 
 
 class TimeWindowForm(forms.Form):

@@ -22,7 +22,8 @@ ISSUER = "StatusPool"
 DIGITS = 6
 STEP_SECONDS = 30
 TOLERATED_STEPS = 1  # ±30 s: phones' clocks drift, and people type slowly
-_CODE_RE = re.compile(r"^\d{6}$")
+# ASCII digits only: \d also matches "١٢٣٤٥٦", which hmac.compare_digest refuses with a TypeError.
+_CODE_RE = re.compile(r"^[0-9]{6}$")
 
 
 class Check(enum.Enum):

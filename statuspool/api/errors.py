@@ -2,6 +2,8 @@
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 
@@ -40,6 +42,7 @@ _DEFAULT_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     415: "unsupported_media_type",
+    413: "payload_too_large",
     429: "rate_limited",
 }
 
@@ -65,6 +68,13 @@ def exception_handler(exc, context):
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("No such object in this account.")
+    elif isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        # Django's SuspiciousOperation would become its HTML 400 page.
+        exc = ApiError(
+            "payload_too_large",
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real server error: Django's 500 handler (JSON for /v2, see urls.py)
