@@ -1,14 +1,23 @@
 """The email outbox: write a row inside the event's transaction, send it from a worker after commit.
 
-Delivery is at-least-once toward SMTP and at-most-once per row as far as the database can tell:
-a row is claimed under a row lock (skip_locked), sent, and marked sent in the same transaction, so
-a second worker or a repeated task finds it locked or sent and does nothing. Rows whose first task
-was lost (broker down, worker killed) are picked up by the periodic sweep.
+Exactly once as far as receivers can tell:
+
+* A row is **claimed** in a short transaction of its own before anything goes out: its attempt is
+  counted and it is leased (``next_attempt_at`` moves ``SEND_LEASE`` ahead), so a second worker, a
+  repeated task or the sweep leaves it alone while it is being sent. SMTP then runs with no
+  transaction or row lock open, and the outcome is written after.
+* A worker that dies mid-send (after the server accepted the message, before the row says so)
+  leaves a leased row: it is sent again once, when the lease ends, never on every sweep.
+* Every attempt of one row carries the same ``Message-ID`` (``message_id``), so a receiver that
+  got the first copy recognises the second.
+
+Rows whose first task was lost (broker down, worker killed) are picked up by the periodic sweep.
 """
 
 import logging
 import re
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -26,6 +35,9 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 60  # 1, 2, 4 … 64 minutes between attempts: about two hours in all
 BACKOFF_MAX_SECONDS = 6 * 3600
 SWEEP_BATCH = 200
+# Longer than any SMTP exchange (EMAIL_TIMEOUT is per socket operation): a row is only sent again
+# this long after an attempt that never reported back.
+SEND_LEASE = timedelta(minutes=10)
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]+$")
 # Context values that are secrets (invitation and password-reset links) are kept encrypted in the
 # row under this key, decrypted only to render, and deleted once the email is sent or given up.
@@ -90,6 +102,13 @@ def backoff(attempts: int) -> timedelta:
     )
 
 
+def message_id(email: OutboxEmail) -> str:
+    """The row's Message-ID: the same on every attempt (RFC 5322 §3.6.4), unique per row."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "statuspool.local"
+    created = int(email.created_at.timestamp() * 1_000_000)
+    return f"<outbox.{email.pk}.{created}@{domain}>"
+
+
 def render_message(email: OutboxEmail) -> EmailMultiAlternatives:
     context = {**email.context, "subject": email.subject, "site_url": settings.SITE_URL}
     sealed = context.pop(SEALED_KEY, None) or {}
@@ -97,7 +116,11 @@ def render_message(email: OutboxEmail) -> EmailMultiAlternatives:
     text = render_to_string(f"notifications/email/{email.template}.txt", context)
     html = render_to_string(f"notifications/email/{email.template}.html", context)
     message = EmailMultiAlternatives(
-        subject=email.subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=email.to
+        subject=email.subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=email.to,
+        headers={"Message-ID": message_id(email)},
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -113,19 +136,23 @@ def outbox_send(*, email_id: int, now: datetime | None = None) -> str:
         email = due.first()
         if email is None:
             return "skipped"  # sent already, given up, not due, or another worker holds it
-        # Writing first also takes SQLite's write lock, which has no row locks to skip.
-        if not due.update(attempts=F("attempts") + 1):
+        # The claim: counted and leased before anything is sent (see the module docstring).
+        # A conditional UPDATE, so on SQLite (no row locks to skip) a second claimer finds the
+        # row no longer due.
+        if not due.update(attempts=F("attempts") + 1, next_attempt_at=now + SEND_LEASE):
             return "skipped"
         email.attempts += 1
-        try:
-            render_message(email).send(fail_silently=False)
-        except Exception as error:
-            return _record_failure(email, error, now)
-        email.status = OutboxEmail.Status.SENT
-        email.sent_at = now
-        email.last_error = ""
-        email.context.pop(SEALED_KEY, None)
-        email.save(update_fields=["status", "sent_at", "last_error", "context"])
+    try:
+        render_message(email).send(fail_silently=False)
+    except Exception as error:
+        return _record_failure(email, error, now)
+    OutboxEmail.objects.filter(pk=email.pk).update(
+        status=OutboxEmail.Status.SENT,
+        sent_at=now,
+        last_error="",
+        # The sealed link has gone out: it must not linger in the table.
+        context={name: value for name, value in email.context.items() if name != SEALED_KEY},
+    )
     return "sent"
 
 
