@@ -137,9 +137,9 @@ def notify_key_event(kind: str, actor: Actor | None, key: ApiKey, **context) -> 
 
 
 def invalidate_after_commit(key: ApiKey) -> None:
-    """Drop the key's cached authentication in every process once the change has committed."""
-    public_id = key.public_id
-    transaction.on_commit(lambda: authcache.invalidate_key(public_id))
+    """Drop the key's cached authentication in every process once the change has committed
+    (durably: written in this transaction, applied to Redis after it, see ``authcache``)."""
+    authcache.invalidate_key(key.public_id)
 
 
 def lock_key(key: ApiKey) -> ApiKey:

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "statuspool.accounts",
     "statuspool.monitoring",
     "statuspool.notifications",
+    "statuspool.credcache",
     "statuspool.onboarding",
     "statuspool.health",
     "statuspool.leak_reports",
@@ -396,6 +397,10 @@ USAGE_WRITERS = {
 TRUSTED_PROXIES = env_cidrs("TRUSTED_PROXIES")
 # Authentication results are cached this long; revocation deletes the entry everywhere at once.
 API_AUTH_CACHE_SECONDS = env_int("API_AUTH_CACHE_SECONDS", 30, minimum=0)
+# Cached authentications are believed only while a marker this short-lived says no invalidation
+# is waiting in the database (statuspool/credcache): the bound on a revocation lost to a Redis
+# outage shorter than this. Renewing it costs one query per this many seconds, cluster-wide.
+API_AUTH_TRUST_SECONDS = env_int("API_AUTH_TRUST_SECONDS", 1, minimum=1)
 # Failed authentications per client address (IPv6: per /64) and minute before answering 429.
 API_AUTH_FAILURES_PER_MINUTE = env_int("API_AUTH_FAILURES_PER_MINUTE", 30, minimum=1)
 # Leaked-credential reports (POST /v2/leaks, GitHub's secret-scanning partner protocol): the

@@ -39,6 +39,9 @@ class SharedCacheGuard:
         self._down_until = 0.0
         self._next_log = 0.0
         self._suppressed = 0
+        # How many errors this process has seen: a change tells the credential cache to replay
+        # invalidations that may have been lost meanwhile (statuspool.credcache).
+        self.failures = 0
 
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
@@ -46,6 +49,7 @@ class SharedCacheGuard:
     def failed(self, exc: Exception, during: str) -> None:
         now = time.monotonic()
         with self._lock:
+            self.failures += 1
             self._down_until = now + settings.API_CACHE_RETRY_SECONDS
             if now < self._next_log:
                 self._suppressed += 1
