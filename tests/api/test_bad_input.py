@@ -6,7 +6,7 @@ import json
 import pytest
 from django.test import Client
 
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from apikeys.models import SCOPES
 from statuspool.accounts.models import Account
-from tests.api.conftest import issue_key
+from tests.api.fixtures import issue_key
 
 pytestmark = pytest.mark.django_db
 
