@@ -19,12 +19,10 @@ from statuspool.credential_format import CREDENTIAL_PATTERN
 
 # The /v2 fixtures (bearer credentials of every kind, seeded accounts, a JSON client), for the
 # endpoint tests that live with their app (tests/monitoring/test_api_*.py, tests/apikeys/test_api.py…).
-pytest_plugins = ["tests.api.fixtures"]
+# The /v2 fixtures; private PostgreSQL / Redis / gunicorn processes for the fault tests.
+pytest_plugins = ["tests.api.fixtures", "tests.processes"]
 
 PASSWORD = "correct horse battery staple"
-
-# Private PostgreSQL / Redis / gunicorn processes for the fault tests.
-pytest_plugins = ["tests.processes"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -16,8 +16,8 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apikeys.models import SCOPES
 from statuspool.accounts.models import Account
+from statuspool.scopes import SCOPES
 from tests.api.fixtures import issue_key
 
 pytestmark = pytest.mark.django_db
