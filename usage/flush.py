@@ -5,7 +5,7 @@ Run by the beat task ``usage.tasks.flush_usage`` every 30 seconds.
 
 import logging
 
-from usage.lastused import UsageRecord, usage_buffer
+from usage.lastused import UsageRecord, claim_spooled, merge, usage_buffer
 from usage.writers import writer_for_prefix, writers
 
 logger = logging.getLogger(__name__)
@@ -15,7 +15,10 @@ def usage_flush(*, buffer=None) -> dict[str, int]:
     """Write everything buffered since the last flush; returns what it did (for the task log):
     how many rows of each kind (``keys``, ``grants``) and how many alerts were queued."""
     buffer = buffer or usage_buffer()
-    records = buffer.drain()
+    drained = buffer.drain()
+    # Records spooled while Redis was unreachable join those of the buffer.
+    spooled, spool_files = claim_spooled()
+    records = merge([*drained, *spooled])
     by_prefix: dict[str, dict[int, UsageRecord]] = {w.prefix: {} for w in writers().values()}
     for record in records:
         prefix, _, ident = record.member.partition(":")
@@ -29,7 +32,10 @@ def usage_flush(*, buffer=None) -> dict[str, int]:
     except Exception:
         # Batches that committed are simply flushed again (writes keep the newest time, alerts
         # are deduplicated); the ones that did not must not be lost.
+        # Spooled records stay in their claimed files, taken again once the claim is stale.
         logger.exception("usage flush failed; %d records put back for the next run", len(records))
-        buffer.restore(records)
+        buffer.restore(drained)
         raise
+    for path in spool_files:
+        path.unlink(missing_ok=True)
     return {**result, "alerts": alerts}

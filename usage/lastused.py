@@ -21,15 +21,21 @@ operations, and each email carries an outbox ``dedup_key``, so an alert is sent 
 * new geolocation: a country not in ``seen_countries``; private, loopback, reserved and unknown
   addresses have no country and never alert.
 
+While Redis is unreachable (the circuit breaker is open, or the request's batch failed) a record
+is appended to a spool file under VAR_DIR/usage-spool instead, and the next flush merges the
+spooled records with Redis's: a new country seen during the outage still alerts, once, after it.
+
 Redis is used through its own client (sets, hashes, MULTI). Other cache backends (the embedded
 default's file cache) get a plain get/set emulation, good enough for one machine in development.
 """
 
+import json
 import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -38,6 +44,7 @@ from statuspool.api.credentials import Credential
 from statuspool.api.throttling import state_of
 from statuspool.geoip import country_of
 from statuspool.sharedcache import CacheRedis, RedisBatch, guard, redis_of
+from usage.requestlog import _claim_spool_files, _spool_append
 from usage.writers import writers
 
 logger = logging.getLogger(__name__)
@@ -299,28 +306,84 @@ def _rate_crossing(credential: Credential, request) -> dict | None:
 def usage_record_request(
     *, credential: Credential, request, ip: str | None, batch: RedisBatch | None = None
 ) -> None:
-    """Buffer one request's usage (in ``batch`` when there is one); never raises, never touches
-    the database."""
+    """Buffer one request's usage (in ``batch`` when there is one, on disk while Redis is
+    unreachable); never raises, never touches the database."""
     member = member_of(credential)
-    if member is None or not guard.available():
+    if member is None:
         return
-    crossing = _rate_crossing(credential, request)
+    crossing = _rate_crossing(credential, request) if guard.available() else None
     if crossing is None and not recently_recorded.due(member, ip or ""):
         return
     country = country_of(ip)
     # Milliseconds, truncated: a last-used time must never lie in the future.
     values = {"at": f"{int(time.time() * 1000) / 1000:.3f}", "ip": ip or "", "country": country}
+    if not guard.available():
+        _spool_record(member, values, country)
+        return
     try:
         buffer = usage_buffer()
         if crossing is not None and buffer.claim_rate_alert(member):
             values.update(crossing)
         if batch is not None and isinstance(buffer, _RedisBuffer):
-            # If the batch fails, the record is lost like any other while Redis is down.
-            batch.add(lambda pipe: buffer.queue_record(pipe, member, values, country), atomic=True)
+            batch.add(
+                lambda pipe: buffer.queue_record(pipe, member, values, country),
+                on_error=lambda: _spool_record(member, values, country),
+                atomic=True,
+            )
         else:
             buffer.record(member, values, country)
     except Exception as exc:  # the request is served whatever happens to its bookkeeping
         guard.failed(exc, "usage tracking")
+        _spool_record(member, values, country)
+
+
+# --- the spool: records made while Redis was unreachable ------------------------------------------
+def spool_dir() -> Path:
+    return Path(settings.VAR_DIR) / "usage-spool"
+
+
+def _spool_record(member: str, values: dict, country: str) -> None:
+    line = json.dumps({"member": member, "values": values, "country": country})
+    try:
+        _spool_append(line.encode() + b"\n", spool_dir())
+    except OSError:
+        logger.exception("could not spool a usage record")
+
+
+def merge(records: list[UsageRecord]) -> list[UsageRecord]:
+    """One record per member: first values from the earliest, last from the latest, all
+    countries (records of one member from Redis and from spool files)."""
+    merged: dict[str, UsageRecord] = {}
+    for record in sorted(records, key=lambda r: r.first_at or r.at):
+        into = merged.get(record.member)
+        if into is None:
+            merged[record.member] = record
+            continue
+        into.countries |= record.countries
+        if record.at >= into.at:
+            into.at, into.ip, into.country = record.at, record.ip, record.country
+        if record.rate_window and not into.rate_window:
+            into.rate_window = record.rate_window
+            into.rate_limit, into.rate_resource = record.rate_limit, record.rate_resource
+    return list(merged.values())
+
+
+def claim_spooled() -> tuple[list[UsageRecord], list[Path]]:
+    """The spooled records (merged per member) and the claimed files to delete once written."""
+    paths = _claim_spool_files(spool_dir())
+    records = []
+    for path in paths:
+        for line in path.read_text().splitlines():
+            try:
+                item = json.loads(line)
+                values = {**item["values"]}
+                for name in ("at", "ip", "country"):
+                    values[f"first_{name}"] = values[name]
+                countries = [item["country"]] if item.get("country") else []
+                records.append(UsageRecord.from_hash(item["member"], values, countries))
+            except (ValueError, KeyError, TypeError):
+                logger.error("usage spool: dropping a malformed record")
+    return merge(records), paths
 
 
 def on_api_request_finished(sender, credential, request, ip=None, redis_batch=None, **kwargs):

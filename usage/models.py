@@ -23,6 +23,9 @@ class RequestLog(models.Model):
     """One /v2 request made with a credential. Written in bulk from a buffer, never inline."""
 
     id = models.BigAutoField(primary_key=True)
+    # The buffer entry's id (usage.requestlog): one row per request even when its entry reached
+    # the database twice. Null for rows written before it existed.
+    entry_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     occurred_at = models.DateTimeField(db_index=True)
     account = models.ForeignKey(
         "accounts.Account",

@@ -58,6 +58,9 @@ _CLAIM_STALE_AFTER = 300  # seconds: a claimed spool file older than this belong
 def entry_for(*, credential, request, response, ip, duration_ms) -> dict:
     started = timezone.now() - timedelta(milliseconds=duration_ms or 0)
     return {
+        # Names the entry wherever it travels: a Redis write that timed out is spooled too, and
+        # may still have reached Redis; the flush keeps one row per id.
+        "u": uuid.uuid4().hex,
         "t": started.isoformat(),
         "a": credential.account_id,
         "k": credential.kind,
@@ -105,12 +108,14 @@ def spool_dir() -> Path:
     return Path(configured) if configured else Path(settings.VAR_DIR) / "requestlog"
 
 
-def _spool_path() -> Path:
-    return spool_dir() / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+def _spool_path(folder: Path | None = None) -> Path:
+    return (folder or spool_dir()) / f"{socket.gethostname()}-{os.getpid()}.jsonl"
 
 
-def _spool_append(line: bytes) -> None:
-    path = _spool_path()
+def _spool_append(line: bytes, folder: Path | None = None) -> None:
+    """Append one line to this process's spool file in ``folder`` (the request log's by default;
+    the last-used buffer spools through here too)."""
+    path = _spool_path(folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(5):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -161,9 +166,9 @@ def _give_back_to_redis(client, lines: list[str]) -> None:
         client.lpush(REDIS_LIST, *reversed(lines))
 
 
-def _claim_spool_files() -> list[Path]:
+def _claim_spool_files(folder: Path | None = None) -> list[Path]:
     """Atomically take every spool file (writers reopen a fresh one) and stale claims."""
-    folder = spool_dir()
+    folder = folder or spool_dir()
     if not folder.exists():
         return []
     claimed = []
@@ -195,6 +200,7 @@ def _rows(lines: list[str], country_of) -> list[RequestLog]:
             entry = json.loads(line)
             rows.append(
                 RequestLog(
+                    entry_id=entry.get("u"),
                     occurred_at=datetime.fromisoformat(entry["t"]),
                     account_id=entry["a"],
                     credential_kind=entry["k"],
@@ -217,7 +223,8 @@ def _rows(lines: list[str], country_of) -> list[RequestLog]:
 def _insert(lines: list[str], country_of) -> int:
     rows = _rows(lines, country_of)
     with transaction.atomic():
-        RequestLog.objects.bulk_create(rows, batch_size=1000)
+        # An entry both spooled and applied by Redis (a write that timed out) arrives twice.
+        RequestLog.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
     return len(rows)
 
 

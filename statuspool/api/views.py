@@ -16,6 +16,7 @@ Response headers that a pipeline component computes (e.g. the throttle's ``X-Rat
 import time
 from functools import cached_property
 
+from django.http import HttpResponse
 from rest_framework.generics import GenericAPIView
 from rest_framework.views import APIView
 
@@ -25,6 +26,7 @@ from statuspool.api.leaks import refuse_credentials_in_body, refuse_credentials_
 from statuspool.api.schema import ApiAutoSchema
 from statuspool.api.signals import api_request_finished
 from statuspool.client_ip import request_ip
+from statuspool.database import UNAVAILABLE_ERRORS
 from statuspool.sharedcache import RedisBatch
 
 
@@ -36,7 +38,15 @@ class ApiView(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         self._started = time.monotonic()
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except Exception as exc:
+            # DRF finalizes only the responses it builds: a request that ends in Django's 500
+            # or the database outage's 503 (statuspool.database) is reported here, with the
+            # status its client gets, so the request log keeps what went wrong too.
+            status = 503 if isinstance(exc, UNAVAILABLE_ERRORS) else 500
+            self._report_finished(getattr(self, "request", request), HttpResponse(status=status))
+            raise
 
     def initial(self, request, *args, **kwargs):
         refuse_credentials_in_url(request._request)
@@ -58,23 +68,28 @@ class ApiView(APIView):
         response.setdefault("Cache-Control", "no-store")
         for name, value in (getattr(request, "api_response_headers", None) or {}).items():
             response[name] = value
+        self._report_finished(request, response)
+        return response
+
+    def _report_finished(self, request, response) -> None:
+        """``api_request_finished`` for a request made with a credential (usage, request log)."""
         # _auth, not auth: reading .auth would authenticate a request that failed before it.
         credential = getattr(request, "_auth", None)
-        if isinstance(credential, Credential):
-            started = getattr(self, "_started", None)
-            batch = RedisBatch.begin()
-            api_request_finished.send(
-                sender=type(self),
-                credential=credential,
-                request=request,
-                response=response,
-                ip=request_ip(request),
-                duration_ms=round((time.monotonic() - started) * 1000, 1) if started else 0.0,
-                redis_batch=batch,
-            )
-            if batch is not None:
-                batch.send()
-        return response
+        if not isinstance(credential, Credential):
+            return
+        started = getattr(self, "_started", None)
+        batch = RedisBatch.begin()
+        api_request_finished.send(
+            sender=type(self),
+            credential=credential,
+            request=request,
+            response=response,
+            ip=request_ip(request),
+            duration_ms=round((time.monotonic() - started) * 1000, 1) if started else 0.0,
+            redis_batch=batch,
+        )
+        if batch is not None:
+            batch.send()
 
 
 class GenericApiView(ApiView, GenericAPIView):

@@ -40,7 +40,7 @@ import threading
 
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from statuspool import sharedcache
 from statuspool.credcache.models import PendingInvalidation
@@ -165,11 +165,17 @@ def refresh_trust() -> None:
     try:
         if not cache.add(_REPLAY_LOCK, 1, timeout=10):
             return  # another process is replaying; until it is done, read the database
-        try:
-            if replay_pending():
-                cache.set(TRUST_KEY, 1, timeout=settings.API_AUTH_TRUST_SECONDS)
-        finally:
-            cache.delete(_REPLAY_LOCK)
+    except Exception as exc:
+        guard.failed(exc, "credential cache invalidation")
+        return
+    try:
+        done = replay_pending()
+    except DatabaseError:
+        done = False  # the database is down: nothing can be believed (statuspool.database)
+    try:
+        if done:
+            cache.set(TRUST_KEY, 1, timeout=settings.API_AUTH_TRUST_SECONDS)
+        cache.delete(_REPLAY_LOCK)
     except Exception as exc:
         guard.failed(exc, "credential cache invalidation")
 
@@ -184,9 +190,8 @@ def replay_after_own_outage() -> bool:
             return True
         try:
             done = replay_pending()
-        except Exception:
-            logger.exception("could not replay pending cache invalidations")
-            return False
+        except DatabaseError:
+            return False  # believe nothing until the database answers again
         if done:
             _replayed["through"] = failures
         return done
