@@ -145,7 +145,10 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="db-deadline", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._heap[0][1] == token:
+                # Only a new earliest deadline needs the thread awake; with one timeout for all
+                # queries that is only when nothing else is armed, not on every query.
+                self._wake.notify()
             return token
 
     def disarm(self, token: int) -> None:
