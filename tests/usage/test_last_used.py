@@ -263,11 +263,14 @@ def test_oauth_grant_last_used_is_buffered_too(alice, account_a):
     assert grant.last_used_at is not None
 
 
-def test_usage_is_not_recorded_while_the_cache_is_down(key_and_bearer, get):
+def test_usage_while_the_cache_is_down_is_spooled_and_flushed_once_it_is_back(key_and_bearer, get):
     key, bearer = key_and_bearer
     throttling.guard.failed(ConnectionError("down"), "test")
     assert get(bearer, GB).status_code == 200
     throttling.guard.reset()
+    assert usage_flush()["keys"] == 1  # from the spool file (issue 11: alerts are not dropped)
+    key.refresh_from_db()
+    assert (key.last_used_ip, key.seen_countries) == (GB, ["GB"])
     assert usage_flush()["keys"] == 0
 
 
