@@ -6,6 +6,7 @@ request waits until the slow one is complete; through nginx (our config, only th
 and listen port changed) it is answered while the slow client is still sending.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -60,12 +62,22 @@ def gunicorn():
 
 @pytest.fixture(scope="module")
 def nginx(gunicorn, tmp_path_factory):
+    yield from _nginx(gunicorn, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def nginx_without_web(tmp_path_factory):
+    """Our nginx while gunicorn is not there (restarting, stopped): nothing listens upstream."""
+    yield from _nginx(_free_port(), tmp_path_factory)
+
+
+def _nginx(upstream_port, tmp_path_factory):
     assert Path(NGINX).exists(), "nginx is needed (.ci/run installs nginx-light)"
     prefix = tmp_path_factory.mktemp("nginx")
     port = _free_port()
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
     assert "server web:8000;" in conf and "listen 8080;" in conf
-    conf = conf.replace("server web:8000;", f"server 127.0.0.1:{gunicorn};")
+    conf = conf.replace("server web:8000;", f"server 127.0.0.1:{upstream_port};")
     conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{port};")
     conf = conf.replace("pid /tmp/nginx.pid;", f"pid {prefix}/nginx.pid;\nuser root;")
     temp = "".join(
@@ -118,3 +130,31 @@ def test_straight_to_gunicorn_a_slow_client_holds_up_a_quick_request(gunicorn):
 
 def test_through_nginx_the_quick_request_is_answered_while_the_slow_one_sends(nginx):
     assert _race(nginx) == ["quick answered", "slow sent"]
+
+
+def _get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_without_gunicorn_v2_answers_503_json_with_retry_after(nginx_without_web):
+    status, headers, body = _get(f"http://127.0.0.1:{nginx_without_web}/v2/monitors")
+    assert status == 503
+    assert headers["Content-Type"] == "application/json" and headers["Retry-After"] == "5"
+    assert json.loads(body)["error"]["code"] == "service_unavailable"
+
+
+def test_without_gunicorn_the_dashboard_answers_a_503_page(nginx_without_web):
+    status, headers, body = _get(f"http://127.0.0.1:{nginx_without_web}/login/")
+    assert status == 503 and headers["Retry-After"] == "5"
+    assert headers["Content-Type"] == "text/html"
+    assert b"StatusPool is briefly unavailable" in body
+
+
+def test_the_apps_own_responses_pass_through(nginx):
+    status, headers, body = _get(f"http://127.0.0.1:{nginx}/v2/monitors")
+    assert status == 401  # the application's answer, not nginx's
+    assert json.loads(body)["error"]["code"] != "service_unavailable"
