@@ -54,7 +54,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install .env
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean-var:
 	rm -rf var

@@ -10,11 +10,14 @@ statuspool_bench) on that server, created on first use and reused while it still
 import base64
 import json
 import os
+import shutil
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
+
+from bench.pipeline import Environment
 
 EVENTS = 1_000_000
 RUNS = 50
@@ -307,11 +310,23 @@ def main() -> int:
         )
     name = os.environ.get("BENCH_AUDIT_DATABASE", "statuspool_bench")
     _ensure_database(params, name)
+    # Its own var/, cache prefix and Redis database (bench.pipeline.Environment), so the request
+    # log it flushes is its own requests', never a running `make run`'s buffer.
+    isolation = Environment()
+    isolation.claim_redis()
+    for variable in ("STATUSPOOL_VAR_DIR", "CACHE_KEY_PREFIX", "REDIS_URL"):
+        if variable in isolation.env:
+            os.environ[variable] = isolation.env[variable]
+        else:
+            os.environ.pop(variable, None)
     restore = _point_django_at(name)
     try:
         return _benchmark(name)
     finally:
         restore()
+        if isolation.redis_url:
+            print(isolation.release_redis())
+        shutil.rmtree(isolation.tmp, ignore_errors=True)
 
 
 def _benchmark(name: str) -> int:

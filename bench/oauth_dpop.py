@@ -12,7 +12,6 @@ signing does not compete with the server for the CPUs while it is measured.
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -155,25 +154,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.rounds} rounds x {args.requests} GETs per kind, {args.concurrency} connections"
         )
         print(f"before: {_load()}")
-        if environment.db_name:
-            environment._admin(f'CREATE DATABASE "{environment.db_name}"')
-        run = dict(cwd=ROOT, env=environment.env, check=True)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
-        seeded = subprocess.run(
-            [sys.executable, "-m", "bench.oauth_dpop", "seed"],
-            capture_output=True,
-            text=True,
-            **run,
-        )
+        print(environment.describe())
+        seeded = environment.create("bench.oauth_dpop")
         port = _free_port()
         server = start_server(environment.env, port, environment.tmp / "gunicorn.log")
         started = time.monotonic()
-        medians = measure(args, port, json.loads(seeded.stdout))
+        medians = measure(args, port, seeded)
     finally:
         if server is not None:
             server.terminate()
             server.wait(15)
-        environment.destroy()
+        print(environment.destroy())
     print(f"after:  {_load()} ({time.monotonic() - started:.0f} s measuring)")
     bearer, dpop = medians["OAuth bearer"], medians["OAuth DPoP"]
     print(f"OAuth bearer: {bearer:8.0f} req/s (median)")

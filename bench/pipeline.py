@@ -9,8 +9,8 @@ connections, pure Python), and the median requests/second of each is reported wi
 
 Isolation: a throw-away database (``<name>_bench_<pid>`` on the PostgreSQL server of DATABASE_URL,
 else a temporary SQLite file), a temporary var/ directory, a cache key prefix of its own and, with
-REDIS_URL, a separate Redis database (BENCH_REDIS_DB, 15 by default) whose keys it created are
-deleted afterwards. The rate limit is raised so that it is counted but never refuses.
+REDIS_URL, a Redis database of its own that must be empty at the start and is emptied at the end
+(``Environment``; BENCH_REDIS_URL or BENCH_REDIS_DB, 15 by default, on REDIS_URL's server). The rate limit is raised so that it is counted but never refuses.
 
     python -m bench.pipeline [--requests N] [--concurrency C] [--rounds R]
 """
@@ -19,6 +19,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -28,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from statuspool import envfile
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_SECONDS = 300
@@ -110,19 +113,33 @@ def _with_path(url: str, path: str) -> str:
 
 
 class Environment:
-    """The throw-away database, var/ directory and Redis database of one run."""
+    """The throw-away database, var/ directory and Redis database of one run.
 
-    def __init__(self):
+    Nothing of a running ``make run`` is touched: the database is a new one on the same server
+    (dropped afterwards), var/ is a temporary directory, and Redis is BENCH_REDIS_URL, else db
+    BENCH_REDIS_DB (15 by default) on REDIS_URL's server. That Redis database must be empty when
+    the run starts (it refuses otherwise, naming it) and is emptied again at the end: every key
+    in it was written by this run (cache entries under its own prefix, the request log, counters).
+    """
+
+    def __init__(self, settings: str = "bench.bare_settings"):
         self.tmp = Path(tempfile.mkdtemp(prefix="statuspool-bench-"))
         self.prefix = f"bench{os.getpid()}"
+        self.redis_claimed = False
         self.env = {
             **os.environ,
             "STATUSPOOL_VAR_DIR": str(self.tmp),
             "CACHE_KEY_PREFIX": self.prefix,
-            "DJANGO_SETTINGS_MODULE": "bench.bare_settings",
+            "DJANGO_SETTINGS_MODULE": settings,
             "RATE_ENTERPRISE_READ": "100000000",  # counted on every request, never refusing
             "DATABASE_CONN_MAX_AGE": "60",
         }
+        # Secrets of the run's own, unless set: the seeding process and the server must share
+        # them (a key digested with one pepper is unknown to a server with another).
+        for line in envfile.render().splitlines():
+            name, _, value = line.partition("=")
+            if value and not line.startswith("#"):
+                self.env.setdefault(name, value)
         self.pg_url = os.environ.get("DATABASE_URL", "")
         self.db_name = None
         if self.pg_url.startswith("postgres"):
@@ -132,10 +149,19 @@ class Environment:
             self.env["DATABASE_URL"] = _with_path(self.pg_url, f"/{self.db_name}")
         else:
             self.env["DATABASE_URL"] = f"sqlite:///{self.tmp / 'bench.sqlite3'}"
-        self.redis_url = os.environ.get("REDIS_URL", "")
-        if self.redis_url:
+        self.redis_url = os.environ.get("BENCH_REDIS_URL", "")
+        if not self.redis_url and os.environ.get("REDIS_URL"):
             bench_db = os.environ.get("BENCH_REDIS_DB", "15")
-            self.env["REDIS_URL"] = _with_path(self.redis_url, f"/{bench_db}")
+            self.redis_url = _with_path(os.environ["REDIS_URL"], f"/{bench_db}")
+        if self.redis_url:
+            self.env["REDIS_URL"] = self.redis_url
+        else:
+            self.env.pop("REDIS_URL", None)
+
+    def describe(self) -> str:
+        database = f"PostgreSQL {self.db_name}" if self.db_name else "SQLite (temporary file)"
+        cache = f"Redis {self.redis_url} (prefix {self.prefix})" if self.redis_url else "file cache"
+        return f"database: {database}; cache: {cache}; var: {self.tmp}"
 
     def _admin(self, statement: str) -> None:
         import psycopg
@@ -143,37 +169,63 @@ class Environment:
         with psycopg.connect(_with_path(self.pg_url, "/postgres"), autocommit=True) as admin:
             admin.execute(statement)
 
-    def create(self) -> dict:
+    def _redis(self):
+        import redis
+
+        return redis.Redis.from_url(self.redis_url)
+
+    def claim_redis(self) -> None:
+        """Refuse a Redis database that holds anything: it would be someone else's."""
+        if self.redis_url:
+            keys = self._redis().dbsize()
+            if keys:  # not claimed: release_redis will leave it alone
+                raise SystemExit(
+                    f"The bench's Redis database {self.redis_url} holds {keys} keys: it is in use. "
+                    "Point BENCH_REDIS_URL (or BENCH_REDIS_DB) at an empty database of your own."
+                )
+            self.redis_claimed = True
+
+    def release_redis(self) -> str:
+        # The database was empty at the start (claim_redis), so every key in it is this run's;
+        # one it refused (someone else's) is never emptied.
+        if not self.redis_claimed:
+            return "Redis database left as it was"
+        client, deleted = self._redis(), 0
+        for name in client.scan_iter(count=1000):
+            deleted += client.delete(name)
+        return f"deleted {deleted} Redis keys ({client.dbsize()} left)"
+
+    def create(self, seeder: str = "bench.pipeline") -> dict:
+        self.claim_redis()
         if self.db_name:
             self._admin(f'CREATE DATABASE "{self.db_name}"')
         run = dict(cwd=ROOT, env=self.env, check=True)
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
         seeded = subprocess.run(
-            [sys.executable, "-m", "bench.pipeline", "seed"], capture_output=True, text=True, **run
+            [sys.executable, "-m", seeder, "seed"], capture_output=True, text=True, **run
         )
         return json.loads(seeded.stdout)
 
-    def destroy(self) -> None:
+    def destroy(self) -> str:
+        done = []
         if self.db_name:
             self._admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+            done.append(f"dropped {self.db_name}")
         if self.redis_url:
-            import redis
-
-            client = redis.Redis.from_url(self.env["REDIS_URL"])
-            for pattern in (f"{self.prefix}:*", "statuspool:audit:requestlog"):
-                for name in client.scan_iter(match=pattern, count=1000):
-                    client.delete(name)
-        for path in sorted(self.tmp.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-        self.tmp.rmdir()
+            done.append(self.release_redis())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        done.append(f"removed {self.tmp}")
+        return "cleaned up: " + ", ".join(done)
 
 
-def start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
+def start_server(env: dict, port: int, log: Path, sync: bool = False) -> subprocess.Popen:
+    workers = (
+        ["--worker-class", "sync"] if sync else ["--worker-class", "gthread", "--threads", "4"]
+    )
     with open(log, "wb") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "statuspool.wsgi:application",
-             "--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread",
-             "--threads", "4", "--log-level", "warning"],
+             "--bind", f"127.0.0.1:{port}", "--workers", "2", *workers, "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -242,9 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     environment = Environment()
     server = None
     try:
+        print(environment.describe())
         print(
-            f"database: {'PostgreSQL' if environment.db_name else 'SQLite'}, "
-            f"cache: {'Redis' if environment.redis_url else 'file cache'}; "
             f"{args.rounds} rounds x {args.requests} GETs per target, {args.concurrency} connections"
         )
         print(f"before: {_load()}")
@@ -257,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.terminate()
             server.wait(15)
-        environment.destroy()
+        print(environment.destroy())
     print(f"after:  {_load()}")
     full, bare = medians["full pipeline"], medians["bare view"]
     print(f"full pipeline: {full:8.0f} req/s (median)")
