@@ -5,7 +5,7 @@ LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --no-header
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench install lock migrate seed clean-var
+.PHONY: run test lint format bench install lock migrate seed clean-var screenshots
 
 # Exactly the versions and files of requirements-dev.lock (hash-checked); the project itself on top.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -43,6 +43,11 @@ run: seed
 # Persistent connections would outlive live_server threads and block test-database teardown.
 test: install .env
 	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Full-page screenshots of every dashboard page at 1280 px and on a phone, into var/screenshots/
+# (the same run checks fit, axe-core and time zones). PAGES=apikeys,audit-log for only some.
+screenshots: install .env
+	DATABASE_CONN_MAX_AGE=0 PAGES="$(PAGES)" $(BIN)/python -m pytest tests/browser/test_every_page.py -q -k "1280 or phone" -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check .

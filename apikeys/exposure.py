@@ -2,14 +2,16 @@
 of the documentation (revoke, replace with the same scopes, review the window)."""
 
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Count, Max, Min, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from apikeys.models import Status
 from audit.filters import TimeWindowForm
+from statuspool import timefmt
 from usage.models import RequestLog
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
@@ -22,10 +24,12 @@ class ExposureWindowForm(TimeWindowForm):
         since, until = self.default_window()
         # What the inputs show before the admin picks a window: minutes, widened outwards so
         # that submitting them unchanged never drops a request at either end.
-        self.display_since = since.astimezone(UTC).strftime(INPUT_FORMAT)
+        # In the viewer's zone, like every other time on the page (the labels name it).
+        zone = timezone.get_current_timezone()
+        self.display_since = since.astimezone(zone).strftime(INPUT_FORMAT)
         self.display_until = ""
         if until is not None:
-            ceiling = until.astimezone(UTC) + timedelta(minutes=1)
+            ceiling = until.astimezone(zone) + timedelta(minutes=1)
             self.display_until = ceiling.strftime(INPUT_FORMAT)
 
     def default_window(self):
@@ -99,7 +103,7 @@ def incident_steps(key) -> list[Step]:
         reason = f" Reason: {key.revoked_reason}." if key.revoked_reason else ""
         revoke = Step(
             "Revoke the key",
-            f"Revoked {key.revoked_at:%Y-%m-%d %H:%M:%S} UTC by {who}.{reason}",
+            f"Revoked {timefmt.exact(key.revoked_at)} by {who}.{reason}",
             done=True,
         )
     else:

@@ -67,7 +67,9 @@ def _name_field():
     return forms.CharField(
         max_length=64,
         help_text="A descriptive name, 1 to 64 characters, unique among this account's keys.",
-        widget=forms.TextInput(attrs={"placeholder": "prod-monitoring-cli", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "e.g. prod-monitoring-cli", "autofocus": True}
+        ),
     )
 
 
@@ -196,7 +198,7 @@ class RevokeForm(forms.Form):
         label="Reason (optional)",
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "compromised"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. compromised"}),
         help_text="Recorded in the audit log, e.g. “compromised” or “integration retired”.",
     )
     end_predecessor_grace = forms.BooleanField(

@@ -22,6 +22,7 @@ from apikeys.views import _key_for
 from audit.services import Actor
 from statuspool.accounts.decorators import team_admin_required
 from statuspool.accounts.sudo import SudoForm, sudo_confirm
+from statuspool.client_ip import client_ip
 
 
 @require_http_methods(["GET", "POST"])
@@ -33,7 +34,7 @@ def allowlist_edit(request, public_id):
         messages.error(request, "This key is revoked; its IP allowlist can no longer change.")
         return redirect("apikeys:detail", public_id=key.public_id)
     posted = request.POST if request.method == "POST" else None
-    form = AllowlistForm(posted, key=key, account=request.account)
+    form = AllowlistForm(posted, key=key, account=request.account, current_ip=client_ip(request))
     sudo_form = SudoForm(posted)
     # Our own form first: a typo in a CIDR block must not spend the one-time code.
     if (
@@ -57,6 +58,8 @@ def allowlist_edit(request, public_id):
         "is_enterprise": request.account.is_enterprise,
         "team_plan_message": TEAM_PLAN_MESSAGE,
         "max_networks": MAX_NETWORKS,
+        # A Team-plan key without blocks has nothing to save: no form, only the explanation.
+        "nothing_to_edit": not request.account.is_enterprise and not key.allowed_networks,
     }
     return render(request, "apikeys/restrictions_allowlist.html", context)
 

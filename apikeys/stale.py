@@ -58,9 +58,10 @@ def _email_context(key: ApiKey, *, suspends_on) -> dict:
         "account_name": key.account.name,
         "key_name": key.name,
         "key_display_id": key.display_id,
-        "idle_since": key.idle_since.date().isoformat(),
-        "last_used_at": key.last_used_at.date().isoformat() if key.last_used_at else None,
-        "suspends_on": suspends_on.date().isoformat(),
+        # Moments, not dates: each recipient reads them in their own zone ({% when … "text" %}).
+        "idle_since": key.idle_since.isoformat(),
+        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
+        "suspends_on": suspends_on.isoformat(),
         "stale_days": settings.APIKEY_STALE_DAYS,
         "suspend_days": settings.APIKEY_SUSPEND_DAYS,
         # The date follows the 90-day rule unless a late notice moved it: say which, so the
@@ -138,7 +139,7 @@ def _remind(key: ApiKey, *, now) -> None:
     _send(
         key,
         template="apikey_suspension_reminder",
-        subject=f"API key “{key.name}” will be suspended on {suspends_on.date().isoformat()}",
+        subject=f"API key “{key.name}” will be suspended on {suspends_on.date().isoformat()} (UTC)",
         suspends_on=suspends_on,
         cycle=key.idle_since,
     )

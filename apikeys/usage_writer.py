@@ -80,7 +80,7 @@ def _apply_to_key(key: ApiKey, record: UsageRecord) -> int:
             template="usage_first_request",
             subject="made its first request",
             dedup_key=f"usage-first:{key.pk}",
-            at=_when(record.first_at or record.at).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            at=_when(record.first_at or record.at).isoformat(),
             ip=record.first_ip,
             country=record.first_country,
         )
@@ -94,7 +94,7 @@ def _apply_to_key(key: ApiKey, record: UsageRecord) -> int:
             dedup_key=f"usage-country:{key.pk}:{country}",
             country=country,
             known_countries=", ".join(seen) or "none yet",
-            at=at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            at=at.isoformat(),
             ip=record.ip if record.country == country else "",
         )
     if record.rate_window:
@@ -106,7 +106,7 @@ def _apply_to_key(key: ApiKey, record: UsageRecord) -> int:
             limit=record.rate_limit,
             resource=record.rate_resource,
             plan=key.account.get_plan_display(),
-            window_ends=_when(record.rate_window).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            window_ends=_when(record.rate_window).isoformat(),
         )
     return alerts
 

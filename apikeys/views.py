@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apikeys import policy, replacement, services
 from apikeys.forms import ApiKeyCreateForm, RevokeForm, RotateForm, ScopesForm
+from apikeys.listing import STATUS_FILTERS, key_listing
 from apikeys.models import ApiKey, Status
 from audit.services import Actor
 from statuspool.accounts.decorators import team_admin_required
@@ -80,11 +81,17 @@ def key_list(request):
         .with_creator_membership()
         .order_by("-created_at", "-id")
     )
+    live = [k for k in keys if k.is_live]
+    listing = key_listing(live, request.GET)
     return render(
         request,
         "apikeys/list.html",
         {
-            "live_keys": [k for k in keys if k.is_live],
+            "live_keys": listing.keys,
+            "has_live_keys": bool(live),
+            "listing": listing,
+            "status_filters": STATUS_FILTERS,
+            "scope_choices": list(SCOPES),
             "inactive_keys": [k for k in keys if not k.is_live],
             **_limit_context(request.account, listed=sum(k.is_live for k in keys)),
         },

@@ -2,7 +2,7 @@
 
 ``action``, ``actor`` (email), ``key`` (an API key's public id: events whose target is that key or
 that the key itself performed) and a date range (``since`` inclusive, ``until`` exclusive; a bare
-date means the whole UTC day, so ``until=2026-03-01`` includes March 1st).
+date means the whole day in the active zone, so ``until=2026-03-01`` includes March 1st).
 """
 
 import re
@@ -11,11 +11,12 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.module_loading import import_string
 
 from audit.actions import ACTIONS
-from statuspool import api_key_format
+from statuspool import api_key_format, timefmt
 
 _PUBLIC_ID = re.compile(rf"^[0-9A-Za-z]{{{api_key_format.PUBLIC_ID_LENGTH}}}$")
 
@@ -34,8 +35,13 @@ EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 
-def parse_moment(value: str, *, end_of_day: bool = False) -> datetime | None:
-    """An ISO 8601 date-time (naive = UTC) or a date (its start, or the next day's start)."""
+def parse_moment(value: str, *, end_of_day: bool = False, zone=None) -> datetime | None:
+    """An ISO 8601 date-time or a date (its start, or the next day's start), returned in UTC.
+
+    Without an offset, the value is in ``zone``: by default the active one, which is the signed-in
+    user's on the dashboard and UTC for /v2 and management commands.
+    """
+    zone = zone or timezone.get_current_timezone()
     value = (value or "").strip()
     if not value:
         return None
@@ -49,11 +55,12 @@ def parse_moment(value: str, *, end_of_day: bool = False) -> datetime | None:
         raise ValueError(f"“{value}” is not a date (YYYY-MM-DD) or an ISO 8601 date-time.")
     try:
         if moment is not None:
-            moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
         else:
-            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            moment = datetime.combine(day, time.min, tzinfo=zone)
             if end_of_day:
                 moment += timedelta(days=1)
+        moment = moment.astimezone(UTC)
     except OverflowError:
         moment = None
     if moment is None or not EARLIEST <= moment <= LATEST:
@@ -67,8 +74,15 @@ def parse_moment(value: str, *, end_of_day: bool = False) -> datetime | None:
 class TimeWindowForm(forms.Form):
     """``since`` / ``until`` inputs: ISO date-times, or dates (``until`` runs to the day's end)."""
 
-    since = forms.CharField(required=False, max_length=40, label="From (UTC)")
-    until = forms.CharField(required=False, max_length=40, label="To (UTC)")
+    since = forms.CharField(required=False, max_length=40)
+    until = forms.CharField(required=False, max_length=40)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The zone the values are read in is the one the page shows times in: say which.
+        zone = timefmt.zone_name()
+        self.fields["since"].label = f"From ({zone})"
+        self.fields["until"].label = f"To ({zone})"
 
     def _moment(self, name, *, end_of_day=False):
         try:
@@ -85,10 +99,17 @@ class TimeWindowForm(forms.Form):
 
 class AuditFilterForm(TimeWindowForm):
     action = forms.CharField(required=False, max_length=64)
-    actor = forms.CharField(required=False, max_length=254, label="Actor email")
+    actor = forms.CharField(
+        required=False,
+        max_length=254,
+        label="Actor email",
+        help_text="All or part of an address, e.g. alice or @acme.test",
+    )
     key = forms.CharField(
         required=False, max_length=80, label="API key", help_text="Public id, e.g. 4f8a2c91"
     )
+    # "What happened to this application": one click from its page, so an id, not a name field.
+    app = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def action_choices(self):
         return [("", "All actions"), *ACTIONS.items()]
@@ -120,16 +141,19 @@ class AuditFilterForm(TimeWindowForm):
 
 
 def apply_filters(
-    queryset, *, account_id: int, action="", actor="", key="", since=None, until=None
+    queryset, *, account_id: int, action="", actor="", key="", app=None, since=None, until=None
 ):
     """Narrow an account's events; ``key`` is a public id (already validated)."""
     queryset = queryset.filter(account_id=account_id)
     if action:
         queryset = queryset.filter(action=action)
     if actor:
-        queryset = queryset.filter(actor_email=actor)
+        # Part of an address is enough: "alice", "@acme.test" (people rarely remember them whole).
+        queryset = queryset.filter(actor_email__icontains=actor)
     if key:
         queryset = queryset.filter(_key_condition(account_id, key))
+    if app:
+        queryset = queryset.filter(_application_condition(account_id, app))
     if since:
         queryset = queryset.filter(occurred_at__gte=since)
     if until:
@@ -148,3 +172,12 @@ def _key_condition(account_id: int, public_id: str) -> Q:
     if key_pk is None:
         return performed_by_key
     return Q(target_type="apikey", target_id=str(key_pk)) | performed_by_key
+
+
+def _application_condition(account_id: int, application_id: int) -> Q:
+    """The application's own events and those of its grants (which carry its client_id)."""
+    own = Q(target_type="application", target_id=str(application_id))
+    client_id = import_string(settings.AUDIT_APPLICATION_LOOKUP)(
+        account_id=account_id, application_id=application_id
+    )
+    return own | Q(details__client_id=client_id) if client_id else own

@@ -112,7 +112,7 @@ class ApplicationForm(forms.Form):
         label="Redirect URIs",
         required=False,
         widget=forms.Textarea(
-            attrs={"rows": 3, "placeholder": "https://hooks.internal.example.com/callback"}
+            attrs={"rows": 3, "placeholder": "e.g. https://hooks.internal.example.com/callback"}
         ),
         help_text="Web applications only. One per line. https only, except http://127.0.0.1 or "
         "http://localhost for native apps. Each is matched exactly: same scheme, host, port, "

@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "statuspool.accounts.middleware.CurrentAccountMiddleware",
     "statuspool.accounts.middleware.RequireTwoFactorMiddleware",
+    "statuspool.accounts.middleware.UserTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "statuspool.urls"
@@ -368,6 +369,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Deep links put a link inside each operation's toggle button (axe: nested-interactive).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "defaultModelsExpandDepth": -1},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/v2",
@@ -386,6 +389,8 @@ API_CREDENTIAL_AUTHENTICATORS = {
 }
 # The Audit Log's "key" filter asks the app that owns API keys for a key's row id.
 AUDIT_API_KEY_LOOKUP = "apikeys.lookups.key_pk_for_public_id"
+# Its "app" filter (one click from an OAuth application's page) asks oauthapps for the client_id.
+AUDIT_APPLICATION_LOOKUP = "oauthapps.lookups.client_id_for_application"
 # GET /v2/billing asks it how many keys count toward the account's allowance.
 ACCOUNT_API_KEYS_IN_USE = "apikeys.lookups.keys_counting_toward_limit"
 # Credential kind → what the usage flush does with its buffered last-used records (usage.writers).

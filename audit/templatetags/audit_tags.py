@@ -5,6 +5,7 @@ from datetime import UTC
 
 from django import template
 
+from audit import keyset
 from audit.actions import describe
 
 register = template.Library()
@@ -64,3 +65,19 @@ def status_badge(status: int) -> str:
     if status >= 400:
         return "badge-stale"
     return "badge-active"
+
+
+@register.simple_tag(takes_context=True)
+def page_position(context, page) -> dict:
+    """Which events a keyset page shows ("51–100"): links carry ``page``, the first page is 1.
+
+    No total: counting a million-event filter on every page view costs more than it tells.
+    """
+    try:
+        number = max(1, int(context["request"].GET.get("page", 1)))
+    except (TypeError, ValueError):
+        number = 1
+    if not page.newer:
+        number = 1
+    first = (number - 1) * keyset.PAGE_SIZE + 1
+    return {"number": number, "first": first, "last": first + len(page.rows) - 1}

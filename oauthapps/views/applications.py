@@ -145,7 +145,11 @@ def application_reset_secret(request, pk):
 @team_admin_required
 def application_delete(request, pk):
     application = get_object_or_404(
-        Application.objects.for_account(request.account).annotate(active_grants=_active_grants()),
+        Application.objects.for_account(request.account).annotate(
+            active_grants=_active_grants(),
+            # "Nobody has connected it yet" would be untrue once a grant was revoked.
+            grants_ever=Count("authorizations"),
+        ),
         pk=pk,
     )
     sudo_form = SudoForm(request.POST or None)

@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 
+from statuspool import timefmt
 from statuspool.accounts.middleware import memberships_of
 
 # (label, URL name, who sees it).
@@ -33,6 +34,8 @@ def navigation(request):
         if audience == "member" or is_team_admin:
             items.append({"label": label, "url": url, "active": request.path.startswith(url)})
     return {
+        # For labels of time inputs: "From (Europe/Berlin)".
+        "time_zone_name": timefmt.zone_name(),
         "settings_navigation": items,
         "current_membership": membership,
         "is_team_admin": is_team_admin,

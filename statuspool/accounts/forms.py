@@ -3,8 +3,10 @@
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
+from statuspool import timefmt
 from statuspool.accounts.models import User
 from statuspool.accounts.services import ACCOUNT_NAME_MAX
+from statuspool.accounts.sudo import OneTimeCodeInput
 
 
 def _code_widget(autofocus: bool = True):
@@ -16,7 +18,7 @@ def _code_widget(autofocus: bool = True):
     }
     if autofocus:
         attrs["autofocus"] = True
-    return forms.TextInput(attrs=attrs)
+    return OneTimeCodeInput(attrs=attrs)
 
 
 class SignupForm(forms.Form):
@@ -98,3 +100,14 @@ class SwitchAccountForm(forms.Form):
         self.fields["account"].choices = [
             (m.account_id, f"{m.account.name} ({m.get_role_display()})") for m in memberships
         ]
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Every time on the dashboard and in emails is shown in this zone.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name) for name in timefmt.zone_names()]

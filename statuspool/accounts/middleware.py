@@ -1,6 +1,9 @@
 """Which account the dashboard is showing: chosen in the session, checked against memberships."""
 
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+
+from statuspool import timefmt
 
 SESSION_KEY = "current_account_id"
 
@@ -102,3 +105,21 @@ def _resolve(path):
         return resolve(path)
     except Resolver404:
         return None
+
+
+class UserTimeZoneMiddleware:
+    """Shows every dashboard time in the signed-in user's zone (UTC until it is known).
+
+    /v2 answers machines in UTC ISO 8601 and never reads the session for it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/v2/") or request.path == "/v2":
+            return self.get_response(request)
+        user = request.user
+        zone = timefmt.zone_or_utc(user.time_zone if user.is_authenticated else "")
+        with timezone.override(zone):
+            return self.get_response(request)

@@ -40,6 +40,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log into the operators' admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # IANA name; empty until the dashboard detects it once from the browser (shown as UTC till then).
+    time_zone = models.CharField(max_length=64, blank=True)
 
     objects = UserManager()
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, record
+from statuspool import timefmt
 from statuspool.accounts import recovery, totp
 from statuspool.accounts.models import Membership, TOTPDevice, User
 from statuspool.notifications.security import security_notify
@@ -142,3 +143,22 @@ def recovery_codes_regenerate(*, user, actor: Actor) -> list[str]:
         codes = recovery.replace_all(user)
         _record_for_user(action="auth.recovery_codes_regenerated", actor=actor, user=user)
     return codes
+
+
+# --- Preferences ---------------------------------------------------------------------------------
+def user_time_zone_set(*, user, time_zone: str, only_if_unset: bool = False) -> bool:
+    """Store the zone every dashboard time and email of ``user`` is shown in.
+
+    ``only_if_unset`` is the browser's one-time detection: it never overrides a choice. A display
+    preference, not a credential event: it is not written to the audit trail. Returns whether the
+    stored value changed.
+    """
+    if not timefmt.is_zone(time_zone):
+        raise ValidationError(f"“{time_zone}” is not a time zone name such as Europe/Berlin.")
+    users = User.objects.filter(pk=user.pk)
+    if only_if_unset:
+        users = users.filter(time_zone="")
+    changed = bool(users.exclude(time_zone=time_zone).update(time_zone=time_zone))
+    if changed:
+        user.time_zone = time_zone
+    return changed

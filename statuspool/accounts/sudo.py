@@ -46,6 +46,13 @@ from audit.services import Actor, record
 from statuspool.accounts import lockout, recovery, totp
 
 
+class OneTimeCodeInput(forms.TextInput):
+    """A submitted one-time code is spent or wrong: it is never put back into the page."""
+
+    def format_value(self, value):
+        return None
+
+
 class SudoForm(forms.Form):
     password = forms.CharField(
         label="Password",
@@ -56,7 +63,7 @@ class SudoForm(forms.Form):
         label="Authenticator code",
         max_length=16,
         help_text="The 6-digit code your authenticator app shows now.",
-        widget=forms.TextInput(
+        widget=OneTimeCodeInput(
             attrs={
                 "autocomplete": "one-time-code",
                 "inputmode": "numeric",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("settings/security/2fa/", security.twofactor_enroll, name="twofactor_enroll"),
     path("settings/security/2fa/disable/", security.twofactor_disable, name="twofactor_disable"),
     path("settings/security/recovery-codes/", security.recovery_codes, name="recovery_codes"),
+    path("settings/security/time-zone/", security.time_zone, name="time_zone"),
     path("settings/security/password/", security.password_change, name="password_change"),
     path(
         "settings/security/notifications/",

@@ -38,6 +38,9 @@ def monitor_list(request):
                     "percent": window_percent(days),
                 }
             )
+    # Down monitors first (what needs attention), then paused, then up; by name within each.
+    order = {"down": 0, "paused": 1}
+    rows.sort(key=lambda row: (order.get(row["monitor"].current_status, 2), row["monitor"].name))
     return render(
         request,
         "monitoring/monitor_list.html",

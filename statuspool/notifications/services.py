@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import F
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
+from statuspool import timefmt
 from statuspool.crypto import decrypt, encrypt
 from statuspool.notifications.models import OutboxEmail
 
@@ -102,28 +103,53 @@ def backoff(attempts: int) -> timedelta:
     )
 
 
-def message_id(email: OutboxEmail) -> str:
-    """The row's Message-ID: the same on every attempt (RFC 5322 §3.6.4), unique per row."""
+def message_id(email: OutboxEmail, part: int = 0) -> str:
+    """The row's Message-ID: the same on every attempt (RFC 5322 §3.6.4), unique per row (and per
+    time-zone part, when the row's recipients read times in different zones)."""
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "statuspool.local"
     created = int(email.created_at.timestamp() * 1_000_000)
-    return f"<outbox.{email.pk}.{created}@{domain}>"
+    suffix = f".{part}" if part else ""
+    return f"<outbox.{email.pk}.{created}{suffix}@{domain}>"
 
 
-def render_message(email: OutboxEmail) -> EmailMultiAlternatives:
+def _zones_of(addresses: list[str]) -> dict[str, list[str]]:
+    """Recipients grouped by the time zone they read times in (UTC for unknown addresses)."""
+    from statuspool.accounts.models import User
+
+    known = dict(
+        User.objects.filter(email__in=addresses).values_list("email", "time_zone").iterator()
+    )
+    groups: dict[str, list[str]] = {}
+    for address in addresses:
+        groups.setdefault(known.get(address) or "UTC", []).append(address)
+    return groups
+
+
+def render_messages(email: OutboxEmail) -> list[EmailMultiAlternatives]:
+    """One message per time zone among the recipients: each reads every time in their own zone."""
     context = {**email.context, "subject": email.subject, "site_url": settings.SITE_URL}
     sealed = context.pop(SEALED_KEY, None) or {}
     context.update({name: decrypt(value, _SEALED_AAD) for name, value in sealed.items()})
-    text = render_to_string(f"notifications/email/{email.template}.txt", context)
-    html = render_to_string(f"notifications/email/{email.template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=email.to,
-        headers={"Message-ID": message_id(email)},
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    messages = []
+    for zone_name, recipients in _zones_of(list(email.to)).items():
+        with timezone.override(timefmt.zone_or_utc(zone_name)):
+            text = render_to_string(f"notifications/email/{email.template}.txt", context)
+            html = render_to_string(f"notifications/email/{email.template}.html", context)
+        message = EmailMultiAlternatives(
+            subject=email.subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=recipients,
+            headers={"Message-ID": message_id(email, part=len(messages))},
+        )
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+    return messages
+
+
+def render_message(email: OutboxEmail) -> EmailMultiAlternatives:
+    """The message of the first recipient's zone: the whole email when it has one recipient."""
+    return render_messages(email)[0]
 
 
 def outbox_send(*, email_id: int, now: datetime | None = None) -> str:
@@ -143,7 +169,7 @@ def outbox_send(*, email_id: int, now: datetime | None = None) -> str:
             return "skipped"
         email.attempts += 1
     try:
-        render_message(email).send(fail_silently=False)
+        get_connection(fail_silently=False).send_messages(render_messages(email))
     except Exception as error:
         return _record_failure(email, error, now)
     OutboxEmail.objects.filter(pk=email.pk).update(

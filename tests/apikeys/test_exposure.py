@@ -74,7 +74,7 @@ def test_revoked_key_window_defaults_to_creation_through_revocation(client, alic
     assert "Requests made with this key" in html
     assert "creation to revocation" in html
     assert "DELETE /v2/monitors/4" in html
-    assert "Revoked 2026-02-10 17:30:00 UTC by alice@acme.test. Reason: compromised." in html
+    assert "Revoked 2026-02-10 17:30 UTC by alice@acme.test. Reason: compromised." in html
 
 
 def test_a_chosen_window_narrows_the_list(client, alice, revoked_key):

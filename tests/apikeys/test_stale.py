@@ -66,7 +66,7 @@ class TestFlagStale:
         assert event.details["suspends_at"] == day(90).isoformat()
         (email,) = emails("apikey_stale")
         assert email.to == [alice.email]  # the owner only, not Bob the admin
-        assert email.context["suspends_on"] == "2025-04-01"  # START + 90 days
+        assert email.context["suspends_on"] == day(90).isoformat()  # START + 90 days
         assert email.context["key_display_id"] == idle_key.display_id
         assert email.context["key_url"].endswith(f"/settings/api-access/{idle_key.public_id}/")
         with time_machine.travel(day(61), tick=False):
@@ -109,7 +109,7 @@ class TestFlagStale:
         with time_machine.travel(day(125), tick=False):
             assert apikeys_flag_stale()["flagged"] == [idle_key.public_id]
         assert len(emails("apikey_stale")) == 2
-        assert emails("apikey_stale")[1].context["suspends_on"] == day(155).date().isoformat()
+        assert emails("apikey_stale")[1].context["suspends_on"] == day(155).isoformat()
 
 
 @pytest.mark.django_db
@@ -123,7 +123,7 @@ class TestReminderAndSuspension:
         assert idle_key.suspended_at == day(90)
         assert len(emails("apikey_stale")) == 1
         assert len(emails("apikey_suspension_reminder")) == 1
-        assert emails("apikey_suspension_reminder")[0].context["suspends_on"] == "2025-04-01"
+        assert emails("apikey_suspension_reminder")[0].context["suspends_on"] == day(90).isoformat()
         assert len(emails("apikey_suspended")) == 1
         assert all(email.to == [alice.email] for email in STALE_EMAILS.all())
         assert len(events("apikey.flagged_stale")) == 1
@@ -145,7 +145,7 @@ class TestReminderAndSuspension:
             result = apikeys_flag_stale()
         assert result["flagged"] == [idle_key.public_id]
         (email,) = emails("apikey_stale")
-        assert email.context["suspends_on"] == day(102).date().isoformat()
+        assert email.context["suspends_on"] == day(102).isoformat()
         idle_key.refresh_from_db()
         # The warning already gives the last week's notice: no separate reminder follows.
         assert idle_key.suspension_reminder_sent_at == day(95)
@@ -215,16 +215,16 @@ class TestCommands:
 
 @pytest.mark.django_db
 def test_emails_render_with_the_suspension_date(idle_key, alice):
-    from statuspool.notifications.services import render_message
+    from statuspool.notifications.services import render_messages
 
     run_daily(until_day=90)
     for template, phrase in (
-        ("apikey_stale", "will be suspended automatically on 2025-04-01"),
-        ("apikey_suspension_reminder", "will be suspended automatically on 2025-04-01"),
-        ("apikey_suspended", "was suspended on 2025-04-01"),
+        ("apikey_stale", "will be suspended automatically on 2025-04-01 09:00 UTC"),
+        ("apikey_suspension_reminder", "will be suspended automatically on 2025-04-01 09:00 UTC"),
+        ("apikey_suspended", "was suspended on 2025-04-01 09:00 UTC"),
     ):
         (email,) = emails(template)
-        message = render_message(email)
+        (message,) = render_messages(email)
         html = message.alternatives[0][0]
         assert phrase in message.body
         assert "2025-04-01" in html and idle_key.display_id in html
@@ -259,3 +259,20 @@ def test_detail_page_says_when_a_stale_key_is_due(client, alice, idle_key):
     with time_machine.travel(day(91), tick=False):
         text = client.get(url).content.decode()
     assert "due for automatic suspension" in text
+
+
+@pytest.mark.django_db
+def test_each_recipient_reads_the_dates_in_their_own_time_zone(idle_key, alice, bob):
+    """One time rule in emails too: a recipient's zone setting, named after each time."""
+    from statuspool.notifications.services import render_messages
+
+    alice.time_zone = "America/New_York"
+    alice.save(update_fields=["time_zone"])
+    run_daily(until_day=60)
+    (email,) = emails("apikey_stale")
+    email.to = [alice.email, bob.email, "billing@example.com"]
+    by_recipients = {tuple(message.to): message for message in render_messages(email)}
+    assert set(by_recipients) == {(alice.email,), (bob.email, "billing@example.com")}
+    # Day 90 at 09:00 UTC is 05:00 in New York (EDT in April).
+    assert "on 2025-04-01 05:00 EDT" in by_recipients[(alice.email,)].body
+    assert "on 2025-04-01 09:00 UTC" in by_recipients[(bob.email, "billing@example.com")].body

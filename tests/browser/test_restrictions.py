@@ -40,7 +40,23 @@ def test_edit_allowlist_and_toggle_usage_alerts(logged_in_page, screenshot, alic
     assert "did you mean 203.0.113.0/24?" in error.inner_text()
     screenshot("restrictions-2-host-bits-refused")
 
+    # The page names the browser's own address and offers it in one click.
+    assert "Your current address is 127.0.0.1" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Add 127.0.0.1/32").click()
+    added = page.get_by_label("Add CIDR blocks").input_value().splitlines()
+    assert added[-1] == "127.0.0.1/32"
     page.get_by_label("Add CIDR blocks").fill("203.0.113.0/24\n2001:db8:abcd::/48")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Authenticator code").fill(unused_totp_code(alice))
+    page.get_by_role("button", name="Save IP restrictions").click()
+    # The list leaves out this browser's address: a warning first, nothing saved yet.
+    warning = page.locator(".alert-warning[role=alert]")
+    assert "Your current address 127.0.0.1 is not in this list" in warning.inner_text()
+    assert page.get_by_label("Authenticator code").input_value() == ""  # never refilled
+    screenshot("restrictions-2b-lockout-warning")
+    key.refresh_from_db()
+    assert key.allowed_networks == []
+    page.get_by_label("Save anyway").check()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Authenticator code").fill(unused_totp_code(alice))
     page.get_by_role("button", name="Save IP restrictions").click()

@@ -50,10 +50,11 @@ def test_member_sees_their_accounts_monitors_only(client, mallory, monitors_a, m
     for name in ("Acme API", "Acme Website", "Acme Legacy"):
         assert name in page
     assert "Bravo Secret Project" not in page
+    # Down monitors first (the website has an open incident), then paused ones, then the rest.
     assert [row["monitor"].name for row in response.context["rows"]] == [
-        "Acme API",
-        "Acme Legacy",
         "Acme Website",
+        "Acme Legacy",
+        "Acme API",
     ]
 
 

@@ -5,15 +5,16 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import Actor
 from statuspool.accounts import recovery, services, totp
-from statuspool.accounts.forms import EnrollForm
+from statuspool.accounts.forms import EnrollForm, TimeZoneForm
 from statuspool.accounts.login_flow import safe_next
 from statuspool.accounts.models import TOTPDevice
 from statuspool.accounts.sudo import SudoForm, sudo_confirm
@@ -33,6 +34,7 @@ def security(request):
         "device": device,
         "codes_left": recovery.remaining(request.user) if device else 0,
         "is_team_admin_here": bool(request.membership) and request.membership.is_team_admin,
+        "time_zone_form": TimeZoneForm(initial={"time_zone": request.user.time_zone or "UTC"}),
     }
     return render(request, "accounts/security.html", context)
 
@@ -137,3 +139,27 @@ def password_change(request):
             messages.success(request, "Your password was changed. Other sessions were signed out.")
             return redirect("accounts:security")
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+@require_POST
+@login_required
+def time_zone(request):
+    """The Security page's time-zone form, and the browser's one-time detection (``detected=1``).
+
+    Detection is a background request from statuspool.js: it answers 204 and never overrides a
+    zone the user chose.
+    """
+    detected = request.POST.get("detected") == "1"
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        if detected:
+            return HttpResponse(status=400)
+        messages.error(request, "Choose a time zone from the list.")
+        return redirect("accounts:security")
+    services.user_time_zone_set(
+        user=request.user, time_zone=form.cleaned_data["time_zone"], only_if_unset=detected
+    )
+    if detected:
+        return HttpResponse(status=204)
+    messages.success(request, f"Times are now shown in {request.user.time_zone}.")
+    return redirect(f"{reverse('accounts:security')}#time-zone-title")

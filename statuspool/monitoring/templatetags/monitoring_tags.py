@@ -18,7 +18,8 @@ def uptime_strip(cells, percent=None, height=28):
         {
             "x": index * BAR_STEP,
             "fill": COLOURS[cell.level],
-            "title": f"{cell.day:%b %d, %Y}: "
+            # Days are UTC days (uptime is totalled per UTC day): the title says so.
+            "title": f"{cell.day:%a %Y-%m-%d} (UTC day): "
             + (LABELS["nodata"] if cell.percent is None else f"{cell.percent:.2f}% uptime"),
         }
         for index, cell in enumerate(cells)
