@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apikeys.models import ApiKey
-from apikeys.services import apikey_rotate
+from apikeys.replacement import apikey_rotate
 from statuspool.accounts.models import TOTPDevice
 from tests.apikeys.helpers import sudo_data
 from tests.conftest import login

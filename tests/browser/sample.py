@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apikeys.models import ApiKey
-from apikeys.services import apikey_create, apikey_revoke, apikey_rotate, apikey_suspend
+from apikeys.replacement import apikey_rotate
+from apikeys.services import apikey_create, apikey_revoke, apikey_suspend
 from audit.services import Actor, record
 from oauthapps import services as oauth_services
 from oauthapps.models import Application, Authorization
