@@ -26,7 +26,7 @@ class InvalidDPoPProof(InvalidToken):
         self.extra_headers = {
             "WWW-Authenticate": (
                 f'DPoP algs="{" ".join(dpop.ALGORITHMS)}", error="invalid_dpop_proof", '
-                f'error_description="{message}"'
+                f'error_description="{message.replace(chr(34), chr(39))}"'
             )
         }
 

@@ -107,7 +107,7 @@ def _header_and_claims(proof: str) -> tuple[dict, dict]:
 
 def _public_key(header: dict):
     if header.get("typ") != "dpop+jwt":
-        raise DPoPError('The DPoP proof must have typ "dpop+jwt".')
+        raise DPoPError("The DPoP proof must have typ dpop+jwt.")
     if header.get("alg") not in ALGORITHMS:
         raise DPoPError(f"The DPoP proof must be signed with one of {', '.join(ALGORITHMS)}.")
     jwk = header.get("jwk")

@@ -145,8 +145,9 @@ def test_device_flow_from_a_terminal_with_dpop(
     assert requests.get(url, headers=own, timeout=10).status_code == 200
 
 
+@pytest.mark.parametrize("dpop", [False, True], ids=["bearer", "dpop"])
 def test_code_flow_with_pkce_from_the_example(
-    live_server, logged_in_page, screenshot, alice, account_a
+    live_server, logged_in_page, screenshot, alice, account_a, dpop
 ):
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/callback"
@@ -168,6 +169,7 @@ def test_code_flow_with_pkce_from_the_example(
         redirect_uri,
         "--scope",
         "monitors:read alerts:read",
+        *(["--dpop"] if dpop else []),
         env={"STATUSPOOL_CLIENT_SECRET": secret, "OAUTHLIB_INSECURE_TRANSPORT": "1"},
     )
     url = read_until(cli, r"Open this URL in your browser to sign in: (\S+)").group(1)
@@ -179,5 +181,6 @@ def test_code_flow_with_pkce_from_the_example(
     page.wait_for_selector("text=Signed in. You can close this tab")
     output = finish(cli)
     assert cli.returncode == 0, output
-    assert "Signed in: Bearer token for scopes" in output
+    assert f"Signed in: {'DPoP' if dpop else 'Bearer'} token for scopes" in output
+    assert bool(AccessToken.objects.get().jkt) is dpop  # bound to the key only with --dpop
     assert "GET /v2/monitors: 200" in output
