@@ -186,3 +186,44 @@ def test_security_notification_settings(live_server, logged_in_page, screenshot,
     expect(page.get_by_text("Security notifications saved.")).to_be_visible()
     expect(page.get_by_label("An API key was created")).not_to_be_checked()
     expect(page.get_by_label("An API key was revoked")).to_be_checked()
+
+
+def test_rename_and_key_policy_pages(live_server, logged_in_page, screenshot, alice, account_a):
+    account_a.plan = "enterprise"
+    account_a.save(update_fields=["plan"])
+    key, _ = apikey_create(
+        account=account_a,
+        name="legacy",
+        scopes=["monitors:read"],
+        actor=Actor.system("t"),
+        created_by=alice,
+    )
+    page = logged_in_page(alice)
+    page.goto(f"/settings/api-access/{key.public_id}/")
+    page.get_by_role("link", name="Rename or describe").click()
+    page.fill("#id_name", "legacy-exporter")
+    page.fill("#id_description", "Old CSV exporter on build-02; owner: ops")
+    screenshot("lifecycle-rename")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="legacy-exporter")).to_be_visible()
+    expect(page.get_by_text("Old CSV exporter on build-02; owner: ops")).to_be_visible()
+
+    page.goto("/settings/api-access/")
+    page.get_by_role("link", name="Key policy").click()
+    page.select_option("#id_max_lifetime_days", "90")
+    page.get_by_label("Require an IP allowlist on new keys").check()
+    fill_sudo(page, alice)
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_text("Key policy saved.")).to_be_visible()
+    expect(page.get_by_text("never expires, no IP allowlist")).to_be_visible()
+    screenshot("lifecycle-key-policy")
+
+    page.goto("/settings/api-access/new/")
+    expect(page.get_by_text("keys must expire within 90 days")).to_be_visible()
+    page.fill("#id_name", "no-allowlist")
+    page.get_by_label("monitors:read").check()
+    fill_sudo(page, alice)
+    page.get_by_role("button", name="Create API Key").click()
+    expect(page.get_by_text("requires an IP allowlist on new keys")).to_be_visible()
+    screenshot("lifecycle-create-refused-by-policy")
+    assert not ApiKey.objects.filter(name="no-allowlist").exists()
