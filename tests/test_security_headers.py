@@ -41,6 +41,9 @@ ADMIN_PAGES = [
     ("apikeys:revoke", lambda w: [w["key"].public_id]),
     ("apikeys:edit_scopes", lambda w: [w["key"].public_id]),
     ("apikeys:reactivate", lambda w: [w["key"].public_id]),
+    ("apikeys:replace", lambda w: [w["key"].public_id]),
+    ("apikeys:edit_details", lambda w: [w["key"].public_id]),
+    ("apikeys:policy", None),
     ("apikeys_restrictions:allowlist", lambda w: [w["key"].public_id]),
     ("oauthapps:application_list", None),
     ("oauthapps:application_register", None),
@@ -56,6 +59,7 @@ ADMIN_PAGES = [
     ("accounts:password_change", None),
     ("accounts:recovery_codes", None),
     ("accounts:twofactor_disable", None),
+    ("accounts:security_notifications", None),
 ]
 ANONYMOUS_PAGES = ["accounts:login", "onboarding:signup"]
 
