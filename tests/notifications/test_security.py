@@ -282,3 +282,13 @@ def test_a_new_user_without_any_admin_role_sees_an_explanation(client, db):
     login(client, user)
     page = client.get("/settings/security/notifications/").content.decode()
     assert "You are not a team admin of any account" in page
+
+
+def test_each_reader_gets_the_time_in_their_own_zone(account_a, alice, bob):
+    alice.time_zone = "Asia/Tokyo"
+    alice.save(update_fields=["time_zone"])
+    with transaction.atomic():
+        security_notify(account=account_a, kind="apikey.created", context=_key_context())
+    when = {row.to[0]: row.context["when"] for row in _notices()}
+    assert "Asia/Tokyo" in when["alice@acme.test"] and " UTC (" in when["alice@acme.test"]
+    assert when["bob@acme.test"].endswith(" UTC")  # no zone chosen: UTC only
