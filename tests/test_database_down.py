@@ -92,6 +92,13 @@ def test_stopped_restarted_and_paused_postgres(private_postgres, tmp_path):
         )
         assert token.status_code == 503
         assert token.json()["error"] == "temporarily_unavailable"
+        # The device flow (issue 17): the CLI's request and the person's /device page.
+        device = requests.post(
+            f"{server.url}/oauth/device_authorization", data={"client_id": "cli"}, timeout=30
+        )
+        assert device.status_code == 503
+        assert device.json()["error"] == "temporarily_unavailable"
+        _assert_page_unavailable(page.get(f"{server.url}/device", timeout=30))
 
         private_postgres.start()  # recovery without touching gunicorn
         assert v2().status_code == 200
