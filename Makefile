@@ -53,6 +53,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/bandit -q -r statuspool apikeys oauthapps audit bench usage
 
 format: install
 	$(BIN)/ruff format .

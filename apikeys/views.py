@@ -49,7 +49,7 @@ def _unfilled(sudo_form: SudoForm) -> SudoForm:
     if sudo_form.is_bound:
         sudo_form.is_valid()  # errors are computed from what was typed, then kept
         data = sudo_form.data.copy()
-        data["password"] = data["otp_code"] = ""
+        data["password"] = data["otp_code"] = ""  # nosec B105  # clears the submitted sudo fields before re-rendering
         sudo_form.data = data
     return sudo_form
 

@@ -23,6 +23,7 @@ ACTIONS = {
     "account.billing_email_changed": "Billing email changed",
     "account.plan_changed": "Plan changed",
     "auth.security_notifications_changed": "Security notification choices changed",
+    "team.member_added": "Team member added",
     "apikey.created": "API key created",
     "apikey.rotated": "API key rotated",
     "apikey.replaced": "API key replaced",
@@ -48,6 +49,8 @@ ACTIONS = {
     "oauth.grant_revoked": "OAuth access revoked",
     "oauth.refresh_reuse_detected": "OAuth refresh token reused (tokens revoked)",
     "oauth.leaked_revoked": "OAuth access revoked after a leak report",
+    "oauth.code_replay_detected": "OAuth authorization code replayed (tokens revoked)",
+    "oauth.token_revoked": "OAuth token revoked by the application",
 }
 
 

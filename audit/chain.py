@@ -9,11 +9,17 @@ chain in id order (the order record() wrote it under the chain lock) finds:
 - deleted newest rows: the last event is not the chain head;
 - deleted oldest rows (outside retention): the first event does not chain to the anchor that
   retention left behind.
+
+The hashes are HMACs with a key from the environment (AUDIT_KEYS), so someone who can only write
+to the database cannot re-hash an altered chain. What such a writer can still do — cut the newest
+events and move the head back, or cut the oldest and move the anchor — is caught by checkpoints
+(audit/checkpoints.py) kept outside the database.
 """
 
+import hmac
 from dataclasses import dataclass
 
-from audit.models import AuditChain, AuditEvent
+from audit.models import AuditChain, AuditEvent, AuditKeyMissing
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,23 @@ def verify_chain(chain_key: int, *, progress=None) -> ChainBreak | None:
                     f"was deleted, or #{previous_id} was altered and re-hashed"
                 )
             return ChainBreak(chain_key, event.id, reason)
-        if event.compute_hash() != event.hash:
+        if not event.hash_key_id:
+            return ChainBreak(
+                chain_key,
+                event.id,
+                "its hash is not keyed with an audit key: written outside record(), or its "
+                "chain was already broken when chains were keyed (migration audit 0004)",
+            )
+        try:
+            computed = event.compute_hash()
+        except AuditKeyMissing as missing:
+            return ChainBreak(
+                chain_key,
+                event.id,
+                f"was keyed with audit key {missing.key_id!r}, which AUDIT_KEYS no longer holds "
+                "(keep retired keys in AUDIT_KEYS, after the newest)",
+            )
+        if not hmac.compare_digest(computed, event.hash):
             return ChainBreak(chain_key, event.id, "its content does not match its hash: altered")
         before_previous, expected_prev, previous_id, last = (
             expected_prev,

@@ -3,6 +3,7 @@
 The request log of /v2 calls is ``usage.models.RequestLog``."""
 
 import hashlib
+import hmac
 import ipaddress
 import json
 from datetime import UTC
@@ -17,6 +18,18 @@ class ActorKind(models.TextChoices):
     API_KEY = "api_key", "API key"
     OAUTH_APP = "oauth_app", "OAuth application"
     SYSTEM = "system", "System"
+
+
+class AuditKeyMissing(Exception):
+    """An event was keyed with an AUDIT_KEYS id the environment no longer holds."""
+
+    def __init__(self, key_id: str):
+        super().__init__(f"audit key {key_id!r} is not in AUDIT_KEYS")
+        self.key_id = key_id
+
+
+def current_audit_key_id() -> str:
+    return next(iter(settings.AUDIT_KEYS))
 
 
 class AppendOnlyError(Exception):
@@ -89,6 +102,9 @@ class AuditEvent(models.Model):
     # Tamper evidence: hash of this event's content and the previous event's hash (same account).
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
+    # Which AUDIT_KEYS entry keyed the hash (HMAC-SHA256). "" marks an unkeyed SHA-256 hash from
+    # before keyed chains; migration 0004 re-keyed intact chains and verification refuses it.
+    hash_key_id = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -147,7 +163,16 @@ class AuditEvent(models.Model):
         return json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(self.prev_hash.encode() + b"|" + self.canonical_content()).hexdigest()
+        """HMAC-SHA256 with the audit key named by ``hash_key_id`` over that id, the previous
+        hash and the content. The key lives only in the environment, so a database writer who
+        alters an event cannot compute a hash that verifies (audit/chain.py)."""
+        message = self.prev_hash.encode() + b"|" + self.canonical_content()
+        if not self.hash_key_id:
+            return hashlib.sha256(message).hexdigest()  # unkeyed: never accepted by verification
+        key = settings.AUDIT_KEYS.get(self.hash_key_id)
+        if key is None:
+            raise AuditKeyMissing(self.hash_key_id)
+        return hmac.new(key, self.hash_key_id.encode() + b"|" + message, hashlib.sha256).hexdigest()
 
 
 class AuditChain(models.Model):

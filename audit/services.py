@@ -7,7 +7,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import ActorKind, AuditChain, AuditEvent
+from audit.models import ActorKind, AuditChain, AuditEvent, current_audit_key_id
 from statuspool.credential_format import CREDENTIAL_PATTERN
 
 MAX_USER_AGENT = 400
@@ -77,7 +77,7 @@ def lock_chain(chain_key: int) -> str:
     table = connection.ops.quote_name(AuditChain._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (account_key, head_hash, anchor_hash, purged_count) "  # noqa: S608
+            f"INSERT INTO {table} (account_key, head_hash, anchor_hash, purged_count) "  # noqa: S608  # nosec B608  # table name from model meta, values are bound parameters
             "VALUES (%s, '', '', 0) "
             "ON CONFLICT (account_key) DO UPDATE SET account_key = EXCLUDED.account_key "
             "RETURNING head_hash",
@@ -125,6 +125,7 @@ def record(
         target_label=target_label[:200],
         details=details,
         prev_hash=previous,
+        hash_key_id=current_audit_key_id(),
     )
     event.hash = event.compute_hash()
     event.save(force_insert=True)

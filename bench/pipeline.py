@@ -22,7 +22,7 @@ import os
 import shutil
 import socket
 import statistics
-import subprocess
+import subprocess  # nosec B404  # benchmark starts its own gunicorn and manage.py
 import sys
 import tempfile
 import threading
@@ -223,7 +223,7 @@ def start_server(env: dict, port: int, log: Path, sync: bool = False) -> subproc
         ["--worker-class", "sync"] if sync else ["--worker-class", "gthread", "--threads", "4"]
     )
     with open(log, "wb") as output:
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # nosec B603  # fixed argument list, no shell, no user input
             [sys.executable, "-m", "gunicorn", "statuspool.wsgi:application",
              "--bind", f"127.0.0.1:{port}", "--workers", "2", *workers, "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,

@@ -1,7 +1,8 @@
 """Forms of Settings → OAuth Applications and of the consent screen."""
 
 import ipaddress
-from urllib.parse import urlsplit
+import re
+from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,6 +15,9 @@ from oauthapps.services import CLI, WEB
 
 MAX_REDIRECT_URIS = 10
 LOOPBACK_HOSTS = {"localhost"}
+# RFC 3986: unreserved, reserved and "%" (only as %XX). Anything else (spaces, quotes, <>, \, ^,
+# `, {}, |, control or non-ASCII characters) cannot be part of a URI and is refused.
+URI_CHARACTERS = re.compile(r"^(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -34,6 +38,11 @@ def validate_redirect_uri(uri: str) -> str | None:
     """
     if any(ch.isspace() for ch in uri) or len(uri) > 2000:
         return "must be a single URL without spaces (at most 2,000 characters)"
+    if not URI_CHARACTERS.match(uri):
+        return (
+            "contains characters a URL cannot hold (percent-encode them, and use the "
+            "punycode form of an international host name)"
+        )
     if "#" in uri:
         return "must not contain a fragment (#…)"
     try:
@@ -57,6 +66,17 @@ def _profile_url(value: str) -> str:
     if value and urlsplit(value).scheme != "https":
         raise ValidationError("Use an https:// address.")
     return value
+
+
+def normalise_redirect_uri(uri: str) -> str:
+    """Scheme and host in lower case (they are case-insensitive, RFC 3986 §6.2.2.1), everything
+    else exactly as given: the stored form is what clients must send, matched exactly."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
 
 
 class ApplicationForm(forms.Form):
@@ -194,7 +214,10 @@ class ApplicationForm(forms.Form):
             reason = validate_redirect_uri(uri)
             if reason:
                 errors.append(f"{uri} {reason}.")
-            uris.append(uri)
+                continue
+            uri = normalise_redirect_uri(uri)
+            if uri not in uris:
+                uris.append(uri)
         if errors:
             raise forms.ValidationError(errors)
         if not uris:

@@ -136,7 +136,7 @@ class Application(AbstractApplication):
     def get_allowed_schemes(self):
         # Loopback http is registered only after validation (oauthapps.forms), so its presence
         # in the list is what allows the scheme; everything else is https.
-        if any(uri.startswith("http://") for uri in self.redirect_uri_list):
+        if any(uri.lower().startswith("http://") for uri in self.redirect_uri_list):
             return ["https", "http"]
         return ["https"]
 
@@ -236,6 +236,9 @@ class RefreshToken(AbstractRefreshToken):
     )
     # Bound for public clients only (RFC 9449 §5): they have no secret to protect the refresh.
     jkt = models.CharField(max_length=64, blank=True, default="")
+    # When the family's first token was issued (its code redeemed, right after consent): every
+    # rotation copies it, and no token of the family lives past it + a year (validator).
+    family_created_at = models.DateTimeField(null=True, blank=True)
 
 
 class DeviceGrant(AbstractDeviceGrant):

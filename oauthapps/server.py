@@ -14,6 +14,8 @@ state (``validate_device_code`` → ``oauthapps.device.poll_status``). Every gra
 application requires sender-constrained tokens (``dpop_required_by_client``).
 """
 
+import re
+
 from django.conf import settings
 from oauthlib.oauth2 import BearerToken
 from oauthlib.oauth2.rfc6749 import errors
@@ -34,9 +36,33 @@ from oauthapps.backend import REQUEST_URL_HEADER
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
+# RFC 7636 §4.1-4.2: 43 to 128 characters of the unreserved set (an S256 challenge is 43).
+PKCE_VALUE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+
 
 class S256AuthorizationCodeGrant(AuthorizationCodeGrant):
     _code_challenge_methods = {"S256": code_challenge_method_s256}
+
+    def validate_authorization_request(self, request):
+        scopes, info = super().validate_authorization_request(request)
+        # After client and redirect URI are validated: an error redirects back to the client.
+        if not PKCE_VALUE.match(request.code_challenge or ""):
+            raise errors.InvalidRequestError(
+                description="code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~",
+                request=request,
+            )
+        return scopes, info
+
+    def validate_token_request(self, request):
+        try:
+            return super().validate_token_request(request)
+        except errors.OAuth2Error:
+            # validate_code() found the code (and set this) before PKCE or the redirect URI
+            # failed: the code is spent, so a guessed or stolen verifier gets one try only.
+            burn = getattr(request, "burn_authorization_code", None)
+            if burn is not None:
+                burn()
+            raise
 
 
 class InvalidDPoPProofError(errors.OAuth2Error):
@@ -122,7 +148,7 @@ class AuthorizationCodeServer(
             },
             default_token_type=self.bearer,
         )
-        ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": self.bearer})
+        ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": self.bearer})  # nosec B106  # a token type name, not a secret
         RevocationEndpoint.__init__(self, request_validator)
         IntrospectEndpoint.__init__(self, request_validator)
         # verification_uri is absolute and depends on the host asked; the view fills it in.

@@ -377,20 +377,38 @@ def refresh_reuse_detected(*, refresh_token: RefreshToken, actor: Actor) -> None
         )
 
 
-def code_replay_detected(*, grant: Grant) -> None:
+def code_replay_detected(*, grant: Grant, actor: Actor) -> None:
     """An authorization code was redeemed twice: revoke what the first redemption issued."""
     log.warning(
         "Authorization code of grant #%s redeemed twice (application #%s); revoking its tokens",
         grant.pk,
         grant.application_id,
     )
-    if grant.token_family:
-        # The grant's lock first, as every refresh takes it: a refresh of this family running
-        # now finishes before the sweep, so its new token is swept too.
-        list(
-            Authorization.objects.select_for_update().filter(pk=grant.authorization_id).values("pk")
+    authorization = grant.authorization
+    with transaction.atomic():
+        if grant.token_family:
+            # The grant's lock first, as every refresh takes it: a refresh of this family running
+            # now finishes before the sweep, so its new token is swept too.
+            list(
+                Authorization.objects.select_for_update()
+                .filter(pk=grant.authorization_id)
+                .values("pk")
+            )
+            RefreshToken.revoke_family(grant.token_family)
+        record(
+            action="oauth.code_replay_detected",
+            actor=actor,
+            account=authorization.account_id if authorization else None,
+            target_type="authorization",
+            target_id=str(authorization.pk) if authorization else "",
+            target_label=grant.application.name,
+            details={
+                "application": grant.application.name,
+                "client_id": grant.application.client_id,
+                "grant_id": grant.pk,
+                "family_revoked": bool(grant.token_family),
+            },
         )
-        RefreshToken.revoke_family(grant.token_family)
 
 
 # --- Device authorization grant (RFC 8628) --------------------------------------------------------
@@ -470,4 +488,24 @@ def application_set_logo(*, application: Application, png: bytes | None, actor: 
             account=application.account_id,
             target=application,
             details={"client_id": application.client_id, "logo_sha256_16": digest or None},
+        )
+
+
+def token_revoked_by_client(*, token, token_type: str, actor: Actor) -> None:
+    """The client application ended one of its own tokens through /oauth/revoke (RFC 7009)."""
+    authorization = token.authorization
+    with transaction.atomic():
+        record(
+            action="oauth.token_revoked",
+            actor=actor,
+            account=authorization.account_id if authorization else None,
+            target_type="authorization",
+            target_id=str(authorization.pk) if authorization else "",
+            target_label=token.application.name,
+            details={
+                "application": token.application.name,
+                "client_id": token.application.client_id,
+                "token_type": token_type,
+                "token_id": token.pk,
+            },
         )

@@ -24,6 +24,7 @@ import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -89,6 +90,32 @@ def _lock_refresh_token(checksum: str) -> RefreshToken | None:
     )
 
 
+def _refresh_expires(refresh: RefreshToken):
+    """30 days from its issue, and never beyond the family's absolute lifetime (RFC 9700 §4.14:
+    OAUTH_REFRESH_FAMILY_MAX_AGE_DAYS from the consent whose code started the family)."""
+    family_start = refresh.family_created_at or refresh.created
+    family_end = family_start + timedelta(days=settings.OAUTH_REFRESH_FAMILY_MAX_AGE_DAYS)
+    return min(refresh.created + _refresh_lifetime(), family_end)
+
+
+def _live_tokens(token: str, client) -> list[tuple[str, object]]:
+    """The client's own unrevoked tokens with this value (what /oauth/revoke will end)."""
+    if client is None or getattr(client, "pk", None) is None:
+        return []
+    checksum = token_format.token_checksum(token)
+    found = [
+        ("access_token", item)
+        for item in AccessToken.objects.filter(token_checksum=checksum, application=client)
+    ]
+    found += [
+        ("refresh_token", item)
+        for item in RefreshToken.objects.filter(
+            token_checksum=checksum, application=client, revoked__isnull=True
+        )
+    ]
+    return found
+
+
 class StatusPoolValidator(OAuth2Validator):
     # --- client authentication -------------------------------------------------------------------
     def _check_secret(self, provided_secret, stored_secret):
@@ -122,20 +149,24 @@ class StatusPoolValidator(OAuth2Validator):
         # Locked until the token response commits, so two concurrent redemptions cannot both pass.
         grant = (
             Grant.objects.select_for_update(of=("self",))
-            .select_related("authorization", "user")
+            .select_related("authorization", "user", "application")
             .filter(code=code, application=client)
             .first()
         )
         if grant is None:
             return False
         if grant.redeemed_at is not None:
-            services.code_replay_detected(grant=grant)
+            services.code_replay_detected(grant=grant, actor=_actor_for(request, client))
             return False
         authorization = grant.authorization
         if grant.is_expired() or authorization is None or not authorization.is_active:
             return False
         if current_role(authorization) is None:
             return False
+        # The token request may still fail (PKCE verifier, redirect URI): the code burns then.
+        request.burn_authorization_code = lambda: Grant.objects.filter(
+            pk=grant.pk, redeemed_at__isnull=True
+        ).update(redeemed_at=timezone.now())
         request.scopes = grant.scope.split()
         request.user = grant.user
         request.oauth_authorization = authorization
@@ -168,7 +199,11 @@ class StatusPoolValidator(OAuth2Validator):
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous):
         token_family = previous.token_family if previous else uuid.uuid4()
+        family_created_at = (
+            (previous.family_created_at or previous.created) if previous else timezone.now()
+        )
         refresh_token = RefreshToken(
+            family_created_at=family_created_at,
             user=request.user,
             application=request.client,
             access_token=access_token,
@@ -224,7 +259,7 @@ class StatusPoolValidator(OAuth2Validator):
                     refresh_token=presented, actor=_actor_for(request, client)
                 )
             return False
-        if presented.created + _refresh_lifetime() <= timezone.now():
+        if _refresh_expires(presented) <= timezone.now():
             return False
         if presented.jkt and not hmac.compare_digest(presented.jkt, request.dpop_jkt or ""):
             return False  # bound to a DPoP key the caller did not prove it holds
@@ -234,6 +269,24 @@ class StatusPoolValidator(OAuth2Validator):
             return False
         request.oauth_authorization = authorization
         return True
+
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
+        """What the refreshed tokens (and the response's ``scope``) carry: the original scopes
+        the grant's user may still hold now — after a demotion, not the old ones."""
+        original = super().get_original_scopes(refresh_token, request, *args, **kwargs)
+        original = original.split() if isinstance(original, str) else list(original)
+        role = current_role(request.oauth_authorization)
+        allowed = scopes_for_role(role) if role else set()
+        return " ".join(order_scopes([scope for scope in original if scope in allowed]))
+
+    # --- revocation (RFC 7009) -------------------------------------------------------------------
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        live = _live_tokens(token, request.client)
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        for kind, revoked in live:
+            services.token_revoked_by_client(
+                token=revoked, token_type=kind, actor=_actor_for(request, request.client)
+            )
 
     # --- introspection (RFC 7662) ----------------------------------------------------------------
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
@@ -259,7 +312,7 @@ class StatusPoolValidator(OAuth2Validator):
                 return None
             authorization = refresh.authorization
             role = current_role(authorization)
-            expires = refresh.created + _refresh_lifetime()
+            expires = _refresh_expires(refresh)
             if not authorization.is_active or role is None or expires <= timezone.now():
                 return None
             allowed = set(authorization.scopes) & scopes_for_role(role)
@@ -276,7 +329,7 @@ class StatusPoolValidator(OAuth2Validator):
             "client_id": token.application.client_id,
             "username": token.user.email,
             "sub": str(token.user_id),
-            "token_type": "Bearer" if token_type == "access_token" else "refresh_token",
+            "token_type": "Bearer" if token_type == "access_token" else "refresh_token",  # nosec B105  # a field name or label, not a secret
             "exp": calendar.timegm(expires.utctimetuple()),
             "iat": calendar.timegm(token.created.utctimetuple()),
             "account_id": authorization.account_id,

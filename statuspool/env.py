@@ -6,8 +6,10 @@ production configuration stops the process at start instead of silently falling 
 
 import base64
 import ipaddress
+import math
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -158,3 +160,13 @@ def parse_ec_public_keys(name: str, raw: str | None) -> dict[str, bytes]:
             raise ImproperlyConfigured(f"{name}: key {key_id!r} must be an ECDSA P-256 key")
         keys[key_id] = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return keys
+
+
+def estimated_entropy_bits(value: str) -> float:
+    """Shannon entropy of the value's own character distribution times its length: a rough
+    upper bound that catches repeated or near-constant strings, not a proof of randomness."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    per_char = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    return per_char * len(value)

@@ -21,6 +21,7 @@ def render() -> str:
             f"SECRET_KEY={secrets.token_urlsafe(50)}",
             f"DIGEST_PEPPERS=p1:{_b64(32)}",
             f"ENCRYPTION_KEYS=k1:{_b64(32)}",
+            f"AUDIT_KEYS=a1:{_b64(32)}",
             # Used only by docker-compose.yml's PostgreSQL service (the embedded default ignores it).
             f"POSTGRES_PASSWORD={secrets.token_urlsafe(24)}",
             "",

@@ -6,6 +6,7 @@ DATABASE_URL, REDIS_URL and SMTP). Production refuses to start without real secr
 default reads the secrets `make run` generated into .env.
 """
 
+import base64
 import logging
 import secrets
 from datetime import timedelta
@@ -23,6 +24,7 @@ from statuspool.env import (
     env_list,
     env_rate,
     env_str,
+    estimated_entropy_bits,
     load_dotenv,
     parse_ec_public_keys,
     parse_keyring,
@@ -39,6 +41,12 @@ if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when STATUSPOOL_ENV=production")
 
 
+# A 60 × "x" key is 60 characters long and worthless; a generated one (token_urlsafe(50)) has about
+# 40 distinct characters and ~340 bits by this estimate, Django's get_random_secret_key() ~240.
+SECRET_KEY_MIN_DISTINCT = 20
+SECRET_KEY_MIN_ENTROPY_BITS = 200
+
+
 def _secret(name: str) -> str:
     value = env_str(name)
     if value:
@@ -52,8 +60,17 @@ def _secret(name: str) -> str:
 
 
 SECRET_KEY = _secret("SECRET_KEY")
-if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
-    raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters")
+if PRODUCTION and (
+    len(SECRET_KEY) < 50
+    or SECRET_KEY.startswith("django-insecure")
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_DISTINCT
+    or estimated_entropy_bits(SECRET_KEY) < SECRET_KEY_MIN_ENTROPY_BITS
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be a random value of at least 50 characters "
+        f"(≥ {SECRET_KEY_MIN_DISTINCT} distinct characters, ≥ {SECRET_KEY_MIN_ENTROPY_BITS} bits "
+        "of estimated entropy): generate one with `python -m statuspool.envfile`"
+    )
 
 # Keyed digests of bearer credentials: "id:base64" entries, newest first. The id is stored beside
 # each digest so a pepper can be rotated without invalidating credentials made with the old one.
@@ -61,10 +78,16 @@ DIGEST_PEPPERS = parse_keyring("DIGEST_PEPPERS", _secret("DIGEST_PEPPERS"))
 # AES-256-GCM key ring for secrets the server must read back: newest first, 32-byte keys.
 _raw_keys = env_str("ENCRYPTION_KEYS")
 if not _raw_keys and not PRODUCTION:
-    import base64
-
     _raw_keys = "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 ENCRYPTION_KEYS = parse_keyring("ENCRYPTION_KEYS", _raw_keys or _secret("ENCRYPTION_KEYS"), 32)
+# HMAC keys of the audit chain ("id:base64", newest first, ≥ 32 bytes). Only in the environment,
+# never in the database, so a database writer cannot re-hash a chain it has altered (audit/chain.py).
+_raw_audit = env_str("AUDIT_KEYS")
+if not _raw_audit and not PRODUCTION:
+    # Without .env (a bare `manage.py` in development) the chain is only keyed for this process.
+    logging.getLogger("statuspool.settings").warning("AUDIT_KEYS is not set; using a temporary one")
+    _raw_audit = "a1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+AUDIT_KEYS = parse_keyring("AUDIT_KEYS", _raw_audit or _secret("AUDIT_KEYS"))
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
@@ -75,7 +98,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "statuspool.accounts.admin_apps.StatusPoolAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -103,6 +126,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz first: container healthchecks call it by address, before ALLOWED_HOSTS and redirects.
     "statuspool.health.middleware.HealthCheckMiddleware",
+    # Before SecurityMiddleware's https redirect: a credential sent over http is refused, not
+    # redirected (which would make the client send it twice).
+    "statuspool.api.leaks.PlainHttpCredentialMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "statuspool.database.UnavailableMiddleware",
@@ -111,7 +137,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "statuspool.accounts.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: it tells the operator why they are on the enrollment page.
+    "statuspool.accounts.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "statuspool.accounts.middleware.CurrentAccountMiddleware",
@@ -248,6 +277,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
         "options": {"expires": 25},
     },
+    # Deletes login / sudo / sign-up failure counters whose window has ended.
+    "accounts-prune-failure-counters": {
+        "task": "accounts.prune_failure_counters",
+        "schedule": timedelta(hours=1),
+    },
+    # Deletes sign-ups whose confirmation link expired or was used.
+    "onboarding-prune-pending-signups": {
+        "task": "onboarding.prune_pending_signups",
+        "schedule": timedelta(hours=1),
+    },
     # Sends outbox emails whose first attempt was lost (broker down, worker restarted).
     "notifications-sweep-outbox": {
         "task": "statuspool.notifications.tasks.sweep_outbox",
@@ -285,13 +324,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
+# A session unused this long ends (statuspool.accounts.middleware.SessionIdleTimeoutMiddleware),
+# whatever is left of SESSION_COOKIE_AGE: a dashboard left open on a shared machine.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 2 * 3600, minimum=60)
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    # __Host-: the browser accepts the cookie only over https, for this exact host and path "/",
+    # so a sibling subdomain cannot plant or overwrite a session or CSRF cookie.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+# Preloading is a promise to browsers that is slow to take back: the operator opts in.
+SECURE_HSTS_PRELOAD = PRODUCTION and env_bool("SECURE_HSTS_PRELOAD", False)
+# W021 only says "preload is off", which is then the operator's decision, not an oversight.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -308,6 +359,8 @@ PASSWORD_RESET_RATE_PER_IP = env_rate("PASSWORD_RESET_RATE_PER_IP", "10/h")
 PASSWORD_RESET_RATE_PER_EMAIL = env_rate("PASSWORD_RESET_RATE_PER_EMAIL", "3/h")
 PASSWORD_RESET_TIMEOUT = 3600  # the reset link works for one hour (and once)
 INVITATION_RATE_PER_ACCOUNT = env_rate("INVITATION_RATE_PER_ACCOUNT", "30/h")
+# How long the emailed sign-up confirmation link works.
+SIGNUP_CONFIRM_SECONDS = env_int("SIGNUP_CONFIRM_SECONDS", 24 * 3600, minimum=600)
 SUDO_FAILURE_LIMIT = env_int("SUDO_FAILURE_LIMIT", 5, minimum=1)
 SUDO_FAILURE_WINDOW = env_int("SUDO_FAILURE_WINDOW", 15 * 60, minimum=60)
 RATELIMIT_USE_CACHE = "default"
@@ -396,7 +449,7 @@ ACCOUNT_API_KEYS_IN_USE = "apikeys.lookups.keys_counting_toward_limit"
 # Credential kind → what the usage flush does with its buffered last-used records (usage.writers).
 USAGE_WRITERS = {
     "api_key": "apikeys.usage_writer.ApiKeyUsageWriter",
-    "oauth_token": "oauthapps.usage_writer.AuthorizationUsageWriter",
+    "oauth_token": "oauthapps.usage_writer.AuthorizationUsageWriter",  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
 }
 # Network addresses of reverse proxies whose X-Forwarded-For is believed (CIDRs, comma separated).
 TRUSTED_PROXIES = env_cidrs("TRUSTED_PROXIES")
@@ -447,11 +500,14 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
 GEOIP_DATABASE_PATH = env_str("GEOIP_DATABASE_PATH")
 
 # --- OAuth 2.0 (django-oauth-toolkit) ----------------------------------------------------------
+# A refresh-token family (one consent's chain of rotations) ends this many days after its first
+# token, however recently it was refreshed (RFC 9700 §4.14); each refresh token lives 30 days.
+OAUTH_REFRESH_FAMILY_MAX_AGE_DAYS = env_int("OAUTH_REFRESH_FAMILY_MAX_AGE_DAYS", 365, minimum=1)
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauthapps.Application"
-OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauthapps.AccessToken"
-OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauthapps.RefreshToken"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauthapps.AccessToken"  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauthapps.RefreshToken"  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
 OAUTH2_PROVIDER_GRANT_MODEL = "oauthapps.Grant"
-OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauthapps.IDToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauthapps.IDToken"  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
 OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauthapps.DeviceGrant"
 OAUTH2_PROVIDER = {
     "SCOPES": dict(scopes.SCOPES),  # the one catalog (statuspool/scopes.py)
@@ -462,16 +518,16 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "oauthapps.validator.StatusPoolValidator",
     "OAUTH2_BACKEND_CLASS": "oauthapps.backend.StatusPoolOAuthLibCore",
     "PKCE_REQUIRED": True,
-    "ACCESS_TOKEN_GENERATOR": "oauthapps.token_format.generate_access_token",
-    "REFRESH_TOKEN_GENERATOR": "oauthapps.token_format.generate_refresh_token",
-    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "ACCESS_TOKEN_GENERATOR": "oauthapps.token_format.generate_access_token",  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
+    "REFRESH_TOKEN_GENERATOR": "oauthapps.token_format.generate_refresh_token",  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
-    "ROTATE_REFRESH_TOKEN": True,
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "ROTATE_REFRESH_TOKEN": True,  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
     # Client secrets: keyed HMAC-SHA256 (oauthapps/hashers.py), not a slow password hasher.
-    "CLIENT_SECRET_HASHER": "sp_hmac_sha256",
+    "CLIENT_SECRET_HASHER": "sp_hmac_sha256",  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
     # https only; an application that registered a loopback URI (http://127.0.0.1, localhost)
     # for a native app may also redirect to it (oauthapps.models.Application.get_allowed_schemes).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
@@ -479,12 +535,12 @@ OAUTH2_PROVIDER = {
     # RFC 9700 gates, all enforced: no implicit or password grant, no "plain" PKCE, tokens stored
     # only as SHA-256 checksums, the "iss" parameter on authorization responses (RFC 9207).
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
-    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
-    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,  # nosec B105  # a setting whose name mentions TOKEN or SECRET; the value is not a secret
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,

@@ -25,6 +25,7 @@ PRODUCTION = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "DIGEST_PEPPERS": f"p1:{_key()}",
     "ENCRYPTION_KEYS": f"k1:{_key()}",
+    "AUDIT_KEYS": f"a1:{_key()}",
     "DATABASE_URL": "postgres://statuspool:pw@db.internal:5432/statuspool",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "ALLOWED_HOSTS": "statuspool.example",

@@ -1,8 +1,10 @@
 """/oauth/authorize: validate the request, log in, show the consent screen, redirect with a code.
 
 Order matters (RFC 9700): the request is validated before anything else is shown — an unknown
-client, a redirect URI that is not an exact registered match, a missing PKCE challenge or a
-``plain`` one each get an error *page*, never a redirect. Only then does the person log in (with
+client or a redirect URI that is not an exact registered match gets an error *page*, never a
+redirect; any other error (a missing or malformed PKCE challenge, ``plain``, an unknown scope or
+response type) is found before consent and sent back to the validated redirect URI with
+``error=``, ``state`` and ``iss`` (RFC 6749 §4.1.2.1, RFC 9207). Only then does the person log in (with
 2FA, through /login?next=…) and see the consent screen. The OAuth parameters stay in the URL; the
 consent form posts back to that same URL with just the decision and the account, and the request
 is validated again from scratch on POST, so nothing hidden in the form can be tampered with.
@@ -27,12 +29,15 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.oauth2_backends import _add_iss_to_redirect
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 
 from audit.services import Actor
 from oauthapps import services
 from oauthapps.forms import ConsentForm
+from oauthapps.models import Application
 from oauthapps.scopes import MEMBER_SCOPES, scopes_for_role
 from statuspool.scopes import describe
 
@@ -70,6 +75,29 @@ def _error_page(request, error, status=400):
         "description": getattr(error, "description", "") or "The request is not valid.",
     }
     return render(request, "oauthapps/authorize_error.html", context, status=status)
+
+
+def _error_redirect(request, oauthlib_error, application=None):
+    """RFC 6749 §4.1.2.1: once the client and its redirect URI are validated, an error goes back
+    to the client (``error``, ``error_description``, ``state``) with ``iss`` (RFC 9207), instead
+    of a page the user cannot act on."""
+    redirect_uri = oauthlib_error.redirect_uri
+    separator = "&" if "?" in redirect_uri else "?"
+    uri = redirect_uri + separator + oauthlib_error.urlencoded
+    if oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS:
+        uri = _add_iss_to_redirect(uri, oauth2_settings.oauth2_authorization_server_issuer(request))
+    if application is None:
+        client_id = request.GET.get("client_id") or request.POST.get("client_id") or ""
+        application = Application.objects.filter(client_id=client_id).first()
+    schemes = application.get_allowed_schemes() if application else ["https"]
+    return OAuth2ResponseRedirect(uri, schemes)
+
+
+def _refusal(request, toolkit_error):
+    error = toolkit_error.oauthlib_error
+    if isinstance(toolkit_error, FatalClientError) or not getattr(error, "redirect_uri", None):
+        return _error_page(request, error)  # unknown client or redirect URI: never redirect
+    return _error_redirect(request, error)
 
 
 def grant_problem(membership, user, scopes) -> str:
@@ -117,8 +145,8 @@ def _redirect_back(request, application, scopes, credentials, allow: bool):
         return _error_page(request, error.oauthlib_error)
     except OAuthToolkitError as error:
         oauthlib_error = error.oauthlib_error
-        separator = "&" if "?" in oauthlib_error.redirect_uri else "?"
-        uri = oauthlib_error.redirect_uri + separator + oauthlib_error.urlencoded
+        oauthlib_error.redirect_uri = oauthlib_error.redirect_uri or credentials["redirect_uri"]
+        return _error_redirect(request, oauthlib_error, application)
     return OAuth2ResponseRedirect(uri, application.get_allowed_schemes())
 
 
@@ -186,7 +214,7 @@ def authorize(request):
     try:
         scopes, credentials = _OAuthLib.get_oauthlib_core().validate_authorization_request(request)
     except OAuthToolkitError as error:
-        return _error_page(request, error.oauthlib_error)
+        return _refusal(request, error)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     application = credentials.pop("request").client

@@ -16,6 +16,21 @@ from statuspool.accounts import services
 from statuspool.accounts.models import Account, Membership, TOTPDevice, User
 
 
+class MembershipAuditMixin:
+    """Memberships edited inline are saved through the audited services, like on the dashboard."""
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        actor = Actor.from_request(request)
+        formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.membership_delete(membership=membership, actor=actor)
+        for membership in formset.new_objects + [obj for obj, _ in formset.changed_objects]:
+            services.membership_save(membership=membership, actor=actor)
+        formset.save_m2m()
+
+
 class UserCreationForm(AdminUserCreationForm):
     class Meta:
         model = User
@@ -45,7 +60,7 @@ class UserMembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(MembershipAuditMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ("email",)
@@ -98,7 +113,7 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(MembershipAuditMixin, admin.ModelAdmin):
     form = AccountForm
     list_display = ("name", "plan", "owner_email", "billing_email", "created_at")
     list_filter = ("plan",)
@@ -121,6 +136,17 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "account__name")
     autocomplete_fields = ("user", "account")
     list_select_related = ("user", "account")
+
+    def save_model(self, request, obj, form, change):
+        services.membership_save(membership=obj, actor=Actor.from_request(request))
+
+    def delete_model(self, request, obj):
+        services.membership_delete(membership=obj, actor=Actor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = Actor.from_request(request)
+        for membership in queryset.select_related("user"):
+            services.membership_delete(membership=membership, actor=actor)
 
 
 @admin.register(TOTPDevice)

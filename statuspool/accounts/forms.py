@@ -43,12 +43,9 @@ class SignupForm(forms.Form):
     )
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "A user with this email address already exists. Log in instead."
-            )
-        return email
+        # Whether someone already has this address is never said here (issue 10): sign-up
+        # answers every address alike and tells the address's owner by email instead.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         cleaned = super().clean()

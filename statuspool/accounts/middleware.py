@@ -1,9 +1,17 @@
 """Which account the dashboard is showing: chosen in the session, checked against memberships."""
 
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from statuspool import timefmt
+from statuspool.accounts.decorators import enrollment_url
 
 SESSION_KEY = "current_account_id"
 
@@ -123,3 +131,62 @@ class UserTimeZoneMiddleware:
         zone = timefmt.zone_or_utc(user.time_zone if user.is_authenticated else "")
         with timezone.override(zone):
             return self.get_response(request)
+
+
+STAFF_NEED_2FA = (
+    "Operators need two-factor authentication before the admin or the dashboard opens. Set it "
+    "up below; you will be taken back afterwards."
+)
+IDLE_KEY = "last_seen_at"
+# The stamp is rewritten at most this often, so a busy dashboard does not save its session on
+# every request; the idle timeout is therefore exact to within this many seconds.
+IDLE_STAMP_EVERY = 60
+
+
+def stamp_session_at_login(sender, request, user, **kwargs):
+    """The idle clock starts at login, saved with the login's own session write, so the first
+    page after it does not write the session again (user_logged_in receiver, AccountsConfig)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[IDLE_KEY] = int(time.time())
+
+
+class SessionIdleTimeoutMiddleware:
+    """Ends a signed-in session unused for SESSION_IDLE_TIMEOUT seconds (the absolute limit is
+    SESSION_COOKIE_AGE). The next request is anonymous and the dashboard asks for a new login."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last_seen = request.session.get(IDLE_KEY)
+            if last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
+                logout(request)  # flushes the session: a new key, nothing of the old one kept
+            elif last_seen is None or now - last_seen >= IDLE_STAMP_EVERY:
+                request.session[IDLE_KEY] = now
+        return self.get_response(request)
+
+
+class StaffTwoFactorMiddleware:
+    """An operator (staff or superuser) without a confirmed second factor can only enroll one or
+    sign out: a password alone opens neither the admin nor the dashboard for them."""
+
+    ALLOWED = ("accounts:twofactor_enroll", "accounts:logout")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (
+            user.is_authenticated
+            and user.is_active
+            and (user.is_staff or user.is_superuser)
+            and not user.has_2fa
+            and request.path not in {reverse(name) for name in self.ALLOWED}
+        ):
+            back = request.get_full_path() if request.method == "GET" else None
+            messages.warning(request, STAFF_NEED_2FA)
+            return redirect(enrollment_url(back))
+        return self.get_response(request)

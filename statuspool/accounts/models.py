@@ -265,3 +265,28 @@ class Invitation(models.Model):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+
+class FailureCounter(models.Model):
+    """One fixed window of a brute-force limit (statuspool/accounts/lockout.py): login per IP and
+    per email, sudo per user, sign-ups per IP. Kept in the database so the limits hold while Redis
+    is down; rows whose window ended are deleted by the beat task accounts.prune_failure_counters.
+
+    ``subject`` is a SHA-256 digest of what is counted (an email address, an IP), not the value.
+    """
+
+    group = models.CharField(max_length=32)
+    subject = models.CharField(max_length=64)
+    window_start = models.BigIntegerField()  # epoch seconds
+    window_end = models.BigIntegerField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "subject", "window_start"], name="one_counter_per_window"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.group} {self.subject[:12]}… {self.count}"

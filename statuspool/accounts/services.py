@@ -13,7 +13,8 @@ from django.utils import timezone
 from audit.services import Actor, record
 from statuspool import timefmt
 from statuspool.accounts import recovery, totp
-from statuspool.accounts.models import Membership, TOTPDevice, User
+from statuspool.accounts.models import Membership, Role, TOTPDevice, User
+from statuspool.accounts.signals import member_access_reduced
 from statuspool.notifications.security import security_notify
 
 ACCOUNT_NAME_MAX = 100
@@ -162,3 +163,62 @@ def user_time_zone_set(*, user, time_zone: str, only_if_unset: bool = False) -> 
     if changed:
         user.time_zone = time_zone
     return changed
+
+
+# --- Memberships changed by operators (the admin) ------------------------------------------------
+def _record_membership(*, action: str, actor: Actor, membership, details: dict) -> None:
+    record(
+        action=action,
+        actor=actor,
+        account=membership.account_id,
+        target=membership.user,
+        target_label=membership.user.email,
+        details=details,
+    )
+
+
+def _access_reduced(membership: Membership, actor: Actor, reason: str) -> None:
+    # The same signal as the Team screen's demotion / removal: OAuth grants etc. end with it.
+    member_access_reduced.send(
+        sender=Membership,
+        account_id=membership.account_id,
+        user_id=membership.user_id,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def membership_save(*, membership: Membership, actor: Actor, via: str = "admin") -> None:
+    """Add a membership or change its role (an operator in the admin), audited like the Team
+    screen: ``team.member_added`` / ``team.role_changed``."""
+    with transaction.atomic():
+        before = (
+            Membership.objects.select_for_update().filter(pk=membership.pk).first()
+            if membership.pk
+            else None
+        )
+        if before is not None and before.role == Role.ADMIN and membership.role == Role.MEMBER:
+            _access_reduced(before, actor, "role changed to member")
+        membership.save()
+        email = membership.user.email
+        if before is None:
+            details = {"email": email, "role": membership.role, "via": via}
+            _record_membership(
+                action="team.member_added", actor=actor, membership=membership, details=details
+            )
+        elif before.role != membership.role:
+            details = {"email": email, "before": before.role, "after": membership.role, "via": via}
+            _record_membership(
+                action="team.role_changed", actor=actor, membership=membership, details=details
+            )
+
+
+def membership_delete(*, membership: Membership, actor: Actor, via: str = "admin") -> None:
+    """Remove a membership (an operator in the admin), audited as ``team.member_removed``."""
+    with transaction.atomic():
+        _access_reduced(membership, actor, "removed from the account")
+        details = {"email": membership.user.email, "role": membership.role, "via": via}
+        _record_membership(
+            action="team.member_removed", actor=actor, membership=membership, details=details
+        )
+        membership.delete()

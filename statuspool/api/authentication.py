@@ -34,12 +34,14 @@ class BearerCredentialAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        # Failed authentications are limited per client address so keys cannot be enumerated:
-        # past the limit the answer is 429 before any cache or database lookup.
-        refuse_blocked_client(request)
+        # Failed authentications are limited per client address so keys cannot be enumerated.
+        # Only failures are limited: a well-formed credential is always checked, so one broken
+        # script behind an office NAT does not lock out the valid keys sharing its address. A
+        # malformed value is refused before any lookup; past the limit, failures get 429.
         try:
             return (None, self._credential(header, request))
         except InvalidToken:
+            refuse_blocked_client(request)
             record_failed_authentication(request)
             raise
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 class CredentialKind:
     API_KEY = "api_key"
-    OAUTH_TOKEN = "oauth_token"
+    OAUTH_TOKEN = "oauth_token"  # nosec B105  # a field name or label, not a secret
 
 
 @dataclass(frozen=True)

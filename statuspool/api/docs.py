@@ -10,6 +10,8 @@ as a separate same-origin request (drf-spectacular's split view) so the page wor
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
+from statuspool.api.leaks import credential_in_url_response, url_carries_credential
+
 
 class _PublicEndpoint:
     """Intentionally public: no credential, no scope. The resolver test checks this marker."""
@@ -18,6 +20,13 @@ class _PublicEndpoint:
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
+
+    def dispatch(self, request, *args, **kwargs):
+        # Public, but a key in its URL is still a leaked key: refused like on the rest of /v2,
+        # as JSON (these views' own renderers are YAML/OpenAPI and HTML).
+        if url_carries_credential(request):
+            return credential_in_url_response()
+        return super().dispatch(request, *args, **kwargs)
 
 
 class SchemaView(_PublicEndpoint, SpectacularAPIView):

@@ -6,7 +6,10 @@ leaked, so the request is refused (400) with a message telling the caller to rot
 nothing of the value is echoed back or logged.
 """
 
-from statuspool.api.errors import ApiError
+from django.conf import settings
+from django.http import JsonResponse
+
+from statuspool.api.errors import ApiError, error_body
 from statuspool.credential_format import CREDENTIAL_PATTERN
 
 # Field names that only ever carry a credential.
@@ -43,12 +46,21 @@ def _body_carries_credential(data, depth: int = 0) -> bool:
     return looks_like_credential(data)
 
 
-def refuse_credentials_in_url(django_request) -> None:
+def url_carries_credential(django_request) -> bool:
     query = django_request.GET
-    if any(name.lower() in CREDENTIAL_FIELD_NAMES for name in query) or any(
+    return any(name.lower() in CREDENTIAL_FIELD_NAMES for name in query) or any(
         looks_like_credential(value) for _, values in query.lists() for value in values
-    ):
+    )
+
+
+def refuse_credentials_in_url(django_request) -> None:
+    if url_carries_credential(django_request):
         raise ApiError("credential_in_url", URL_MESSAGE, 400)
+
+
+def credential_in_url_response() -> JsonResponse:
+    """The same refusal for views outside the /v2 pipeline's error handling (schema, docs)."""
+    return JsonResponse(error_body("credential_in_url", URL_MESSAGE), status=400)
 
 
 def refuse_credentials_in_body(request) -> None:
@@ -57,3 +69,37 @@ def refuse_credentials_in_body(request) -> None:
         return
     if _body_carries_credential(request.data):
         raise ApiError("credential_in_body", BODY_MESSAGE, 400)
+
+
+# --- Plain http ----------------------------------------------------------------------------------
+HTTPS_MESSAGE = (
+    "This server accepts credentials only over https. The credential in this request crossed the "
+    "network unencrypted: treat it as leaked, revoke or rotate it, and use https://."
+)
+_FORM_FIELDS = CREDENTIAL_FIELD_NAMES | {"client_secret", "password"}
+
+
+def carries_credential(django_request) -> bool:
+    """An Authorization header, a credential in the URL, or a credential field in a form body."""
+    if django_request.META.get("HTTP_AUTHORIZATION") or url_carries_credential(django_request):
+        return True
+    if django_request.method == "POST" and django_request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        return any(name.lower() in _FORM_FIELDS for name in django_request.POST)
+    return False
+
+
+class PlainHttpCredentialMiddleware:
+    """With SECURE_SSL_REDIRECT on (production), a plain-http request carrying a credential is
+    refused instead of redirected: a redirect would make the client send it a second time, and
+    the first copy was already readable on the network. Must run before SecurityMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure() and carries_credential(request):
+            return JsonResponse(error_body("https_required", HTTPS_MESSAGE), status=400)
+        return self.get_response(request)

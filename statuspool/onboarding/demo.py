@@ -30,7 +30,7 @@ from statuspool.onboarding.services import account_create
 
 DEMO_ACCOUNT_NAME = "Northwind Traders"
 DEMO_OWNER_EMAIL = "demo@statuspool.local"
-DEMO_PASSWORD = "statuspool-demo"
+DEMO_PASSWORD = "statuspool-demo"  # nosec B105  # the published demo password; seed_demo refuses production
 DEMO_PEOPLE = [
     # (email, full name, role, enrolled in 2FA)
     (DEMO_OWNER_EMAIL, "Dana Whitfield", Role.OWNER, True),
@@ -194,7 +194,7 @@ def _create_uptime(monitors, incidents, now) -> int:
     rows = []
     for index, (name, *_rest, typical_ms, paused_days) in enumerate(MONITORS):
         monitor = monitors[name]
-        rng = random.Random(
+        rng = random.Random(  # nosec B311  # demo data shapes (uptime curve), not security
             f"northwind-{index}-{today.isoformat()}"
         )  # reproducible demo data, not secrets
         down_minutes = _down_minutes_by_day(monitor, incidents, now)

@@ -43,14 +43,16 @@ def _check_account_fields(*, name: str, plan: str, email: str, given_email: str)
         raise ValidationError({"email": f"{given_email!r} is not a valid email address."})
 
 
-def _check_owner(*, email: str, password: str | None, full_name: str, signup: bool):
+def _check_owner(
+    *, email: str, password: str | None, full_name: str, signup: bool, hashed: bool = False
+):
     """The existing user who becomes the owner, or None once a new one's password is checked."""
     user = User.objects.filter(email__iexact=email).first()
     if user is not None and signup:
         raise ValidationError({"email": "A user with this email address already exists."})
-    if user is None:
+    if user is None and not hashed:
         if not password:
-            raise ValidationError({"password": "A password is required to create the owner."})
+            raise ValidationError({"password": "A password is required to create the owner."})  # nosec B105  # a field name or label, not a secret
         check_new_password(password, email=email, full_name=full_name)
     return user
 
@@ -63,6 +65,7 @@ def account_check_new(
     owner_password: str | None = None,
     owner_full_name: str = "",
     signup: bool = False,
+    owner_password_hash: str | None = None,
 ) -> NewAccount:
     """Every rule of ``account_create`` (same arguments), without writing anything.
 
@@ -72,7 +75,13 @@ def account_check_new(
     email = User.objects.normalize_email((owner_email or "").strip()).lower()
     _check_account_fields(name=name, plan=plan, email=email, given_email=owner_email)
     full_name = (owner_full_name or "").strip()
-    owner = _check_owner(email=email, password=owner_password, full_name=full_name, signup=signup)
+    owner = _check_owner(
+        email=email,
+        password=owner_password,
+        full_name=full_name,
+        signup=signup,
+        hashed=bool(owner_password_hash),  # checked when it was chosen (confirmed sign-up)
+    )
     return NewAccount(name=name, plan=plan, email=email, full_name=full_name, owner=owner)
 
 
@@ -85,6 +94,7 @@ def account_create(
     owner_password: str | None = None,
     owner_full_name: str = "",
     signup: bool = False,
+    owner_password_hash: str | None = None,
 ) -> tuple[Account, User, str]:
     """Create an account with its owner and default API key; returns (account, owner, key).
 
@@ -100,17 +110,29 @@ def account_create(
         owner_password=owner_password,
         owner_full_name=owner_full_name,
         signup=signup,
+        owner_password_hash=owner_password_hash,
     )
     try:
         with transaction.atomic():
-            return _account_create(new, password=owner_password, actor=actor, signup=signup)
+            return _account_create(
+                new,
+                password=owner_password,
+                password_hash=owner_password_hash,
+                actor=actor,
+                signup=signup,
+            )
     except IntegrityError:
         # Two sign-ups with one email at the same moment: the unique index decides.
         raise ValidationError({"email": "A user with this email address already exists."})
 
 
-def _account_create(new: NewAccount, *, password, actor: Actor, signup: bool):
-    user = new.owner or User.objects.create_user(new.email, password, full_name=new.full_name)
+def _account_create(new: NewAccount, *, password, actor: Actor, signup: bool, password_hash=None):
+    user = new.owner
+    if user is None:
+        user = User.objects.create_user(new.email, password, full_name=new.full_name)
+        if password_hash:
+            user.password = password_hash
+            user.save(update_fields=["password"])
     if signup:
         actor = dataclasses.replace(actor, user=user, email=user.email)
     account = Account.objects.create(name=new.name, plan=new.plan, billing_email=user.email)

@@ -8,4 +8,5 @@ app_name = "onboarding"
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
+    path("signup/confirm/<str:token>/", views.signup_confirm_view, name="signup_confirm"),
 ]

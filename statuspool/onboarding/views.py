@@ -1,4 +1,5 @@
-"""Sign-up: a person creates an account, becomes its owner and sees its default API key once."""
+"""Sign-up: the form, the "check your inbox" page, and the emailed link that creates the account
+(its owner logged in, the default API key shown once). See statuspool/onboarding/signup.py."""
 
 from django.conf import settings
 from django.contrib.auth import login
@@ -14,42 +15,22 @@ from statuspool.accounts import lockout
 from statuspool.accounts.forms import SignupForm
 from statuspool.accounts.middleware import SESSION_KEY
 from statuspool.client_ip import client_ip
-from statuspool.onboarding.services import account_create
+from statuspool.onboarding.signup import (
+    link_hours,
+    pending_for,
+    signup_confirm,
+    signup_request,
+)
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _signup_lock(request, *, count: bool) -> lockout.Lock:
     check = lockout.hit if count else lockout.status
-    # Accounts one address may create per window; generous for people, tight for scripts.
+    # Sign-up attempts one address may make per window, whatever their outcome: generous for
+    # people, tight for scripts probing addresses.
     rate = getattr(settings, "SIGNUP_RATE_PER_IP", "10/h")
     return check(request, group="signup-ip", value=client_ip(request) or "unknown", rate=rate)
-
-
-def _sign_up(request, form):
-    """Create the account from a valid form and log its owner in; None (with form errors) if not."""
-    lock = _signup_lock(request, count=False)
-    if lock.locked:
-        message = f"Too many sign-ups from your network. Try again in {lock.wait_phrase()}."
-        form.add_error(None, message)
-        return None
-    data = form.cleaned_data
-    try:
-        account, user, key = account_create(
-            name=data["account_name"],
-            owner_email=data["email"],
-            owner_password=data["password"],
-            owner_full_name=data["full_name"],
-            actor=Actor.from_request(request),
-            signup=True,
-        )
-    except ValidationError as error:
-        form.add_error(None, error.messages)
-        return None
-    _signup_lock(request, count=True)
-    login(request, user, backend=MODEL_BACKEND)
-    request.session[SESSION_KEY] = account.pk
-    return account, key
 
 
 @sensitive_post_parameters("password")
@@ -60,12 +41,46 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        created = _sign_up(request, form)
-        if created is not None:
-            account, key = created
-            # Rendered from the POST itself (never stored, never cached): the only time the
-            # default key is shown.
-            context = {"account": account, "api_key": key}
-            return render(request, "accounts/signup_done.html", context)
+    if request.method == "POST":
+        lock = _signup_lock(request, count=False)
+        if lock.locked:
+            message = f"Too many sign-ups from your network. Try again in {lock.wait_phrase()}."
+            form.add_error(None, message)
+        else:
+            _signup_lock(request, count=True)  # every attempt counts, a refused one too
+            if form.is_valid():
+                data = form.cleaned_data
+                signup_request(
+                    email=data["email"],
+                    full_name=data["full_name"],
+                    account_name=data["account_name"],
+                    password=data["password"],
+                    ip=client_ip(request),
+                )
+                context = {"email": data["email"], "hours": link_hours()}
+                return render(request, "accounts/signup_sent.html", context)
     return render(request, "accounts/signup.html", {"form": form})
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def signup_confirm_view(request, token: str):
+    """GET shows what will be created (mail scanners open links: nothing happens on GET); the
+    button posts back and creates the account."""
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    pending = pending_for(token)
+    if pending is None:
+        return render(request, "accounts/signup_link_invalid.html", status=404)
+    if request.method == "POST":
+        try:
+            account, user, key = signup_confirm(token=token, actor=Actor.from_request(request))
+        except ValidationError:
+            return render(request, "accounts/signup_link_invalid.html", status=404)
+        login(request, user, backend=MODEL_BACKEND)
+        request.session[SESSION_KEY] = account.pk
+        # Rendered from the POST itself (never stored, never cached): the only time the
+        # default key is shown.
+        return render(request, "accounts/signup_done.html", {"account": account, "api_key": key})
+    return render(request, "accounts/signup_confirm.html", {"pending": pending})

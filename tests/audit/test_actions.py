@@ -668,6 +668,100 @@ def oauth_leaked_revoked(ctx):
     )
 
 
+def code_replay(ctx):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oauthapps.models import Grant
+    from oauthapps.services import code_replay_detected
+
+    authorization = _authorization(ctx)
+    grant = Grant.objects.create(
+        application=authorization.application,
+        user=ctx.alice,
+        authorization=authorization,
+        code="c" * 40,
+        expires=timezone.now() + timedelta(seconds=60),
+        redirect_uri="https://hooks.example.com/callback",
+        scope="monitors:read",
+        redeemed_at=timezone.now(),
+    )
+    app_actor = Actor(kind=ActorKind.OAUTH_APP, label="PagerDuty Sync", ip=IP, user_agent=AGENT)
+    code_replay_detected(grant=grant, actor=app_actor)
+    return Case(
+        "authorization",
+        str(authorization.pk),
+        actor_kind=ActorKind.OAUTH_APP,
+        actor_email="",
+        details={"grant_id": grant.pk},
+        secrets=("c" * 40,),
+    )
+
+
+def token_revoked(ctx):
+    from oauthapps.models import RefreshToken
+    from oauthapps.services import token_revoked_by_client
+
+    authorization = _authorization(ctx)
+    token = RefreshToken.objects.create(
+        user=ctx.alice,
+        token="sp_ort_" + "q" * 40,
+        application=authorization.application,
+        authorization=authorization,
+    )
+    app_actor = Actor(kind=ActorKind.OAUTH_APP, label="PagerDuty Sync", ip=IP, user_agent=AGENT)
+    token_revoked_by_client(token=token, token_type="refresh_token", actor=app_actor)
+    return Case(
+        "authorization",
+        str(authorization.pk),
+        actor_kind=ActorKind.OAUTH_APP,
+        actor_email="",
+        details={"token_type": "refresh_token"},
+        secrets=("sp_ort_" + "q" * 40,),
+    )
+
+
+def _dave_membership(ctx, role="member"):
+    from statuspool.accounts.models import Membership
+    from tests.conftest import make_user
+
+    dave = make_user("dave@acme.test")
+    return Membership.objects.create(user=dave, account=ctx.account, role=role)
+
+
+def admin_member_added(ctx):
+    from statuspool.accounts.models import Membership
+    from statuspool.accounts.services import membership_save
+    from tests.conftest import make_user
+
+    dave = make_user("dave@acme.test")
+    membership = Membership(user=dave, account=ctx.account, role="member")
+    membership_save(membership=membership, actor=ctx.actor)
+    return Case("user", str(dave.pk), details={"role": "member", "via": "admin"})
+
+
+def admin_role_changed(ctx):
+    from statuspool.accounts.services import membership_save
+
+    membership = _dave_membership(ctx)
+    membership.role = "admin"
+    membership_save(membership=membership, actor=ctx.actor)
+    return Case(
+        "user",
+        str(membership.user_id),
+        details={"before": "member", "after": "admin", "via": "admin"},
+    )
+
+
+def admin_member_removed(ctx):
+    from statuspool.accounts.services import membership_delete
+
+    membership = _dave_membership(ctx)
+    membership_delete(membership=membership, actor=ctx.actor)
+    return Case("user", str(membership.user_id), details={"role": "member", "via": "admin"})
+
+
 def _as(user):
     request = RequestFactory().get("/", REMOTE_ADDR=IP, HTTP_USER_AGENT=AGENT)
     request.user = user
@@ -685,6 +779,7 @@ ACTIONS = {
     "auth.sudo_failed": sudo_failed,
     "auth.password_changed": password_changed,
     "auth.security_notifications_changed": security_notifications_changed,
+    "team.member_added": admin_member_added,
     "apikey.created": apikey_created,
     "apikey.rotated": apikey_rotated,
     "apikey.replaced": apikey_replaced,
@@ -722,11 +817,16 @@ ACTIONS = {
     "account.billing_email_changed": account_billing_email_changed,
     "account.plan_changed": account_plan_changed,
     "oauth.leaked_revoked": oauth_leaked_revoked,
+    "oauth.code_replay_detected": code_replay,
+    "oauth.token_revoked": token_revoked,
 }
 CASES = [
     *ACTIONS.items(),
     ("auth.login_failed", login_failed_unknown),
     ("auth.password_reset_requested", password_reset_requested_unknown),
+    # The same actions when an operator changes a membership in the admin.
+    ("team.role_changed", admin_role_changed),
+    ("team.member_removed", admin_member_removed),
 ]
 
 

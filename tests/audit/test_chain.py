@@ -172,7 +172,8 @@ def _insert_copy(source, *, event_id, prev_hash, rehash=True):
     run_sql(
         "INSERT INTO audit_auditevent (id, occurred_at, account_id, actor_email, actor_kind, "
         "actor_label, ip, user_agent, action, target_type, target_id, target_label, details, "
-        "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "prev_hash, hash, hash_key_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [
             forged.id,
             forged.occurred_at,
@@ -189,6 +190,7 @@ def _insert_copy(source, *, event_id, prev_hash, rehash=True):
             '{"n": 1}',
             forged.prev_hash,
             forged.hash,
+            forged.hash_key_id,
         ],
     )
     return forged

@@ -1,6 +1,7 @@
 """A person signs up, enrolls 2FA from the page, logs out, and logs back in with a TOTP code."""
 
 import re
+from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from apikeys.models import ApiKey
 from statuspool import api_key_format
 from statuspool.accounts.models import Account, TOTPDevice, User
+from statuspool.notifications.models import OutboxEmail
 from tests.browser.helpers import unused_totp_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +28,16 @@ def test_signup_enroll_logout_login_with_totp(page, screenshot):
     page.get_by_label("Password").fill(PASSWORD)
     screenshot("signup-01-form")
     page.get_by_role("button", name="Create account").click()
+
+    # Same page whether or not the address has an account; the link comes by email.
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    screenshot("signup-01b-check-inbox")
+    email = OutboxEmail.objects.get(template="signup_confirm", context__email=EMAIL)
+    page.goto(urlsplit(email.context["confirm_url"]).path)
+    expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+    expect(page.get_by_text("Hopper Reliability")).to_be_visible()
+    screenshot("signup-01c-confirm")
+    page.get_by_role("button", name="Create my account").click()
 
     # The default key, shown once, with the warning and a copy button.
     expect(page.get_by_role("heading", name="Welcome to StatusPool")).to_be_visible()

@@ -13,7 +13,6 @@ from oauthapps.models import (
     IDToken,
     RefreshToken,
 )
-from statuspool.accounts.models import User
 from tests.conftest import make_user
 from tests.oauthapps.helpers import issue_tokens
 
@@ -24,7 +23,10 @@ OPERATOR = "ops@statuspool.test"
 
 @pytest.fixture
 def operator(client):
-    user = User.objects.create_superuser(OPERATOR, "operator passphrase 1")
+    # Operators have 2FA: the admin opens for no one without it.
+    user = make_user(OPERATOR)
+    user.is_staff = user.is_superuser = True
+    user.save()
     client.force_login(user)
     return client
 
@@ -135,7 +137,7 @@ def test_delete_action_goes_through_the_service(operator, app, grant):
 def test_staff_without_the_delete_permission_cannot_run_the_actions(client, app, grant):
     from django.contrib.auth.models import Permission
 
-    staff = make_user("viewer@statuspool.test", with_2fa=False)
+    staff = make_user("viewer@statuspool.test")  # staff need 2FA before any admin page
     staff.is_staff = True
     staff.save()
     staff.user_permissions.set(

@@ -22,6 +22,21 @@ def _refused_without_redirect(response):
     assert not Grant.objects.exists()
 
 
+def _refused_with_redirect(response, error, state="xyz"):
+    """After the client and redirect URI are validated, errors go back to the client (RFC 6749
+    §4.1.2.1) with the state and the issuer (RFC 9207), and nothing is granted."""
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?")
+    params = query_of(response["Location"])
+    assert params["error"] == error
+    assert params["state"] == state
+    assert params["iss"] == "http://testserver"
+    assert "code" not in params
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert not Grant.objects.exists() and not Authorization.objects.exists()
+    return params
+
+
 @pytest.mark.parametrize(
     "redirect_uri",
     [
@@ -70,21 +85,27 @@ def test_unknown_client_is_refused_with_a_page(client, alice, app):
 def test_pkce_s256_is_required_before_consent(client, alice, app, pkce):
     login(client, alice)
     response = client.get(authorize_url(app, **pkce))
-    _refused_without_redirect(response)
-    assert b"PKCE" in response.content
-    assert not Authorization.objects.exists()
+    _refused_with_redirect(response, "invalid_request")
 
 
-@pytest.mark.parametrize("response_type", ["token", "id_token", "code token"])
-def test_implicit_and_hybrid_response_types_are_refused(client, alice, app, response_type):
+@pytest.mark.parametrize(
+    ("response_type", "error"),
+    [
+        ("token", "unsupported_response_type"),
+        ("id_token", "unsupported_response_type"),
+        ("code token", "unauthorized_client"),  # oauthlib: not a type this client may use
+    ],
+)
+def test_implicit_and_hybrid_response_types_are_refused(client, alice, app, response_type, error):
     login(client, alice)
     response = client.get(authorize_url(app, response_type=response_type))
-    _refused_without_redirect(response)
+    _refused_with_redirect(response, error)
 
 
 def test_unknown_scope_is_refused(client, alice, app):
     login(client, alice)
-    _refused_without_redirect(client.get(authorize_url(app, scope="monitors:read admin:all")))
+    response = client.get(authorize_url(app, scope="monitors:read admin:all"))
+    _refused_with_redirect(response, "invalid_scope")
 
 
 def test_user_without_an_account_is_refused(client, app):

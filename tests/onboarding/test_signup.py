@@ -1,5 +1,7 @@
 """Sign-up: user + Team-plan account + owner membership + default key shown once."""
 
+from urllib.parse import urlsplit
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -9,6 +11,7 @@ from audit.models import AuditEvent
 from statuspool import api_key_format
 from statuspool.accounts.middleware import SESSION_KEY
 from statuspool.accounts.models import Account, Membership, User
+from statuspool.notifications.models import OutboxEmail
 from tests.accounts.conftest import events
 from tests.conftest import make_user
 
@@ -22,8 +25,27 @@ GOOD = {
 }
 
 
-def signup(client, **changes):
+def request_signup(client, **changes):
     return client.post(reverse("onboarding:signup"), {**GOOD, **changes}, REMOTE_ADDR="192.0.2.44")
+
+
+def confirm_path(email="dana@example.test") -> str:
+    """The link of the confirmation email sent to the address (from the outbox row)."""
+    row = (
+        OutboxEmail.objects.filter(template="signup_confirm", context__email=email)
+        .order_by("-id")
+        .first()
+    )
+    return urlsplit(row.context["confirm_url"]).path
+
+
+def signup(client, **changes):
+    """The whole sign-up: the form, then the emailed link's button (issue 10: email confirmed)."""
+    sent = request_signup(client, **changes)
+    if sent.context is not None and "form" in sent.context:
+        return sent  # refused by the form
+    email = {**GOOD, **changes}["email"].lower()
+    return client.post(confirm_path(email), REMOTE_ADDR="192.0.2.44")
 
 
 def all_text_in_database() -> str:
@@ -95,12 +117,14 @@ def test_the_key_is_not_shown_again(client):
         assert plaintext.encode() not in follow.content
 
 
-def test_existing_email_is_refused(client, alice):
-    response = signup(client, email=alice.email.upper())
+def test_existing_email_creates_nothing_and_emails_its_owner(client, alice):
+    response = request_signup(client, email=alice.email.upper())
     assert response.status_code == 200
-    assert b"already exists" in response.content
+    assert b"Check your inbox" in response.content and b"already exists" not in response.content
     assert not Account.objects.filter(name="Scully Ops").exists()
     assert "_auth_user_id" not in client.session
+    [email] = OutboxEmail.objects.filter(template="signup_existing")
+    assert email.to == [alice.email]
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
@@ -21,6 +22,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run=False, **options):
+        if settings.PRODUCTION:
+            # The demo people have published passwords (and the demo admin no second factor).
+            raise CommandError(
+                "seed_demo refuses to run with STATUSPOOL_ENV=production: the demo users' "
+                "passwords are published. Use `manage.py createaccount` for real accounts."
+            )
         existing = demo.demo_account()
         if existing is not None:
             self.stdout.write(
