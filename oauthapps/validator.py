@@ -224,7 +224,7 @@ class StatusPoolValidator(OAuth2Validator):
     def save_bearer_token(self, token, request, *args, **kwargs):
         super().save_bearer_token(token, request, *args, **kwargs)
         if getattr(request, "dpop_jkt", ""):
-            token["token_type"] = "DPoP"
+            token["token_type"] = "DPoP"  # nosec B105  # a token type name, not a secret
         device_grant = getattr(request, "device_grant", None)
         if device_grant is not None:  # a device code buys one set of tokens
             device_grant.redeemed_at = timezone.now()
@@ -299,7 +299,7 @@ class StatusPoolValidator(OAuth2Validator):
                 found, found.authorization, allowed, "access_token", found.expires
             )
             if found.jkt:
-                claims |= {"token_type": "DPoP", "cnf": {"jkt": found.jkt}}
+                claims |= {"token_type": "DPoP", "cnf": {"jkt": found.jkt}}  # nosec B105  # a token type name, not a secret
             return claims
         if token_format.is_well_formed(token, token_format.REFRESH_PREFIX):
             refresh = (

@@ -18,8 +18,8 @@ CHECKSUM_LENGTH = 6
 _ALPHABET_SET = frozenset(ALPHABET)
 
 API_KEY_PREFIX = "sp_live_"
-ACCESS_TOKEN_PREFIX = "sp_oat_"
-REFRESH_TOKEN_PREFIX = "sp_ort_"
+ACCESS_TOKEN_PREFIX = "sp_oat_"  # nosec B105  # the public prefix of a token format, not a secret
+REFRESH_TOKEN_PREFIX = "sp_ort_"  # nosec B105  # the public prefix of a token format, not a secret
 PREFIXES = (API_KEY_PREFIX, ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX)
 
 # The one pattern of "a StatusPool bearer credential is in this text" (refused in URLs and bodies,

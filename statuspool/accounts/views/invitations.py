@@ -26,7 +26,7 @@ from statuspool.accounts.team_forms import InvitationSignupForm, InviteForm
 from statuspool.accounts.team_limits import invitation_allowed
 from statuspool.accounts.views.members import _acting, _run
 
-TOKEN_SESSION_KEY = "accounts_invitation_token"
+TOKEN_SESSION_KEY = "accounts_invitation_token"  # nosec B105  # a session key name, not a secret
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 

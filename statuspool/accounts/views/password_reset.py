@@ -22,7 +22,7 @@ from statuspool.accounts.password_reset import password_reset_complete, password
 from statuspool.accounts.team_forms import PasswordResetRequestForm
 from statuspool.accounts.team_limits import password_reset_allowed
 
-TOKEN_SESSION_KEY = "accounts_password_reset"
+TOKEN_SESSION_KEY = "accounts_password_reset"  # nosec B105  # a session key name, not a secret
 
 
 @never_cache
