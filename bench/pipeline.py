@@ -200,8 +200,8 @@ class Environment:
         if self.db_name:
             self._admin(f'CREATE DATABASE "{self.db_name}"')
         run = dict(cwd=ROOT, env=self.env, check=True)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
-        seeded = subprocess.run(
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], **run)  # nosec B603  # fixed argument list, no shell, no user input
+        seeded = subprocess.run(  # nosec B603  # fixed argument list, no shell, no user input
             [sys.executable, "-m", seeder, "seed"], capture_output=True, text=True, **run
         )
         return json.loads(seeded.stdout)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_invitations_require_2fa'),
+        ('accounts', '0003_user_time_zone'),
     ]
 
     operations = [
