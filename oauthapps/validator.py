@@ -117,6 +117,13 @@ def _live_tokens(token: str, client) -> list[tuple[str, object]]:
 
 
 class StatusPoolValidator(OAuth2Validator):
+    def _load_application(self, client_id, request):
+        # PostgreSQL text cannot hold NUL: DOT expects the driver to refuse such a lookup with a
+        # ValueError, psycopg 3 raises DataError from the query (a 500). No client has one.
+        if client_id is not None and "\x00" in str(client_id):
+            return None
+        return super()._load_application(client_id, request)
+
     # --- client authentication -------------------------------------------------------------------
     def _check_secret(self, provided_secret, stored_secret):
         if not provided_secret or not stored_secret or not is_encoded(stored_secret):
