@@ -6,6 +6,7 @@ DATABASE_URL / REDIS_URL do not point at them; CI sets both and fails when such 
 
 import logging
 import os
+import shutil
 
 import pyotp
 import pytest
@@ -106,8 +107,17 @@ RedisCache.clear = clear_own_keys
 @pytest.fixture(autouse=True)
 def _clean_cache():
     clear_own_keys()
+    _clear_usage_spool()
     yield
     clear_own_keys()
+    _clear_usage_spool()
+
+
+def _clear_usage_spool():
+    """Usage records a test spooled while its Redis was down must not reach another test's flush."""
+    from usage.lastused import spool_dir
+
+    shutil.rmtree(spool_dir(), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
