@@ -26,6 +26,7 @@ from statuspool.accounts.models import (
     User,
 )
 from statuspool.accounts.team_services import Acting
+from statuspool.notifications.security import security_notify
 from statuspool.notifications.services import email_enqueue
 
 TWO_FACTOR_REQUIRED = (
@@ -102,6 +103,12 @@ def invitation_create(*, account, email: str, role: str, acting: Acting) -> tupl
             details={"email": email, "role": role, "expires_at": invitation.expires_at},
         )
         _send(invitation, raw)
+        security_notify(
+            account=account,
+            kind="team.invited",
+            actor=acting.actor,
+            context={"member_email": email, "role": invitation.get_role_display().lower()},
+        )
     return invitation, raw
 
 
@@ -181,6 +188,12 @@ def invitation_accept(*, invitation, user, actor: Actor) -> Membership:
                 "invitation_id": locked.pk,
                 "invited_by": locked.invited_by_email,
             },
+        )
+        security_notify(
+            account=locked.account,
+            kind="team.joined",
+            actor=actor,
+            context={"member_email": user.email, "role": locked.get_role_display().lower()},
         )
     return membership
 

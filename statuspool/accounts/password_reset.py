@@ -17,7 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from audit.services import Actor, record
 from statuspool.accounts.models import User
-from statuspool.accounts.services import _record_for_user, check_new_password
+from statuspool.accounts.services import _record_for_user, check_new_password, notify_about_person
 from statuspool.notifications.services import email_enqueue
 
 
@@ -65,9 +65,11 @@ def password_reset_complete(*, user, new_password: str, actor: Actor) -> None:
         user.set_password(new_password)
         user.save(update_fields=["password"])
         _record_for_user(action="auth.password_reset", actor=actor, user=user)
-        email_enqueue(
-            to=[user.email],
-            subject="Your StatusPool password was reset",
-            template="password_reset_done",
-            context={"ip": actor.ip or "", "has_2fa": user.has_2fa},
-        )
+        if not notify_about_person(user=user, kind="auth.password_reset", actor=actor):
+            # Someone in no account has no admins to tell: they still hear about it themselves.
+            email_enqueue(
+                to=[user.email],
+                subject="Your StatusPool password was reset",
+                template="password_reset_done",
+                context={"ip": actor.ip or "", "has_2fa": user.has_2fa},
+            )

@@ -51,6 +51,22 @@ def password_change(*, user, new_password: str, actor: Actor) -> None:
         user.set_password(new_password)
         user.save(update_fields=["password"])
         _record_for_user(action="auth.password_changed", actor=actor, user=user)
+        notify_about_person(user=user, kind="auth.password_changed", actor=actor)
+
+
+def notify_about_person(*, user, kind: str, actor: Actor) -> bool:
+    """A change to a person's own sign-in: the admins of each of their accounts are told, and the
+    person once (as the one concerned, with the first account). False if they are in none."""
+    memberships = list(Membership.objects.filter(user=user).select_related("account"))
+    for number, membership in enumerate(sorted(memberships, key=lambda m: m.account_id)):
+        security_notify(
+            account=membership.account,
+            kind=kind,
+            actor=actor,
+            subject_user=user if number == 0 else None,
+            context={"user_email": user.email},
+        )
+    return bool(memberships)
 
 
 # --- Logins --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.db import transaction
 from audit.services import Actor, record
 from statuspool.accounts.models import TEAM_ADMIN_ROLES, Account, Membership, Plan, Role
 from statuspool.accounts.signals import member_access_reduced
+from statuspool.notifications.security import security_notify
 
 CHANGEABLE_ROLES = (Role.ADMIN, Role.MEMBER)  # the owner's role moves only by transfer
 
@@ -90,6 +91,13 @@ def member_change_role(*, membership, role: str, acting: Acting) -> Membership:
             target_label=locked.user.email,
             details={"email": locked.user.email, "before": before, "after": role},
         )
+        security_notify(
+            account=locked.account,
+            kind="team.role_changed",
+            actor=acting.actor,
+            subject_user=locked.user,
+            context={"member_email": locked.user.email, "role_before": before, "role_after": role},
+        )
     return locked
 
 
@@ -120,6 +128,14 @@ def member_remove(*, membership, acting: Acting) -> None:
             details={"email": locked.user.email, "role": locked.role},
         )
         locked.delete()
+        # After the delete: the admins are told, and the removed person as the one concerned.
+        security_notify(
+            account=locked.account,
+            kind="team.member_removed",
+            actor=acting.actor,
+            subject_user=locked.user,
+            context={"member_email": locked.user.email},
+        )
 
 
 def ownership_transfer(*, account, new_owner, acting: Acting) -> None:
@@ -163,6 +179,13 @@ def ownership_transfer(*, account, new_owner, acting: Acting) -> None:
                 "new_owner_previous_role": before,
             },
         )
+        security_notify(
+            account=account,
+            kind="team.ownership_transferred",
+            actor=acting.actor,
+            subject_user=successor.user,
+            context={"previous_owner": current.user.email, "new_owner": successor.user.email},
+        )
 
 
 def account_set_require_2fa(*, account, enabled: bool, acting: Acting) -> None:
@@ -180,6 +203,12 @@ def account_set_require_2fa(*, account, enabled: bool, acting: Acting) -> None:
             account=locked,
             target=locked,
             details={"require_2fa": enabled},
+        )
+        security_notify(
+            account=locked,
+            kind="account.require_2fa_changed",
+            actor=acting.actor,
+            context={"policy": "now required" if enabled else "no longer required"},
         )
     account.require_2fa = enabled
 
@@ -211,6 +240,12 @@ def account_update_billing_email(*, account, billing_email: str, acting: Acting)
             account=locked,
             target=locked,
             details={"before": before, "after": email},
+        )
+        security_notify(
+            account=locked,
+            kind="account.billing_email_changed",
+            actor=acting.actor,
+            context={"before": before, "after": email},
         )
     account.billing_email = email
 
