@@ -171,4 +171,17 @@ KINDS: dict[str, Kind] = {
         "{new_owner}.",
         advice=_ACCESS_ADVICE,
     ),
+    "account.require_2fa_changed": Kind(
+        label="The account's two-factor policy changed",
+        subject="Two-factor authentication is {policy} in {account_name}",
+        summary="{actor} changed the policy of {account_name}: two-factor authentication is "
+        "{policy} for everyone.",
+        advice=_ACCESS_ADVICE,
+    ),
+    "account.billing_email_changed": Kind(
+        label="The billing email changed",
+        subject="The billing email of {account_name} changed",
+        summary="{actor} changed the billing email of {account_name} from {before} to {after}.",
+        advice=_ACCESS_ADVICE,
+    ),
 }
