@@ -60,6 +60,12 @@ ADMIN_PAGES = [
     ("accounts:recovery_codes", None),
     ("accounts:twofactor_disable", None),
     ("accounts:security_notifications", None),
+    ("accounts:invite", None),
+    ("accounts:member_role", lambda w: [w["member"].pk]),
+    ("accounts:member_remove", lambda w: [w["member"].pk]),
+    ("accounts:ownership_transfer", None),
+    ("accounts:policy", None),
+    ("accounts:billing", None),
 ]
 ANONYMOUS_PAGES = ["accounts:login", "onboarding:signup"]
 
@@ -126,7 +132,10 @@ def world(alice, account_a):
     )
     app, _secret = register_app(account_a, user=alice)
     monitor = make_monitor(account_a, "Acme API")
-    return {"key": key, "app": app, "monitor": monitor}
+    member = Membership.objects.create(
+        user=make_user("dave@acme.test"), account=account_a, role=Role.MEMBER
+    )
+    return {"key": key, "app": app, "monitor": monitor, "member": member}
 
 
 def assert_protected(response, url):
@@ -195,6 +204,8 @@ def test_the_walk_covers_every_settings_screen():
         "apikeys:keep_active",
         "apikeys_restrictions:usage_alerts",
         "accounts:switch_account",
+        "accounts:invitation_resend",
+        "accounts:invitation_revoke",
         "oauthapps:connected_revoke",
     }
     downloads = {"audit:export", "apikeys_requests:requests_export"}
