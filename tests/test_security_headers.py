@@ -206,6 +206,7 @@ def test_the_walk_covers_every_settings_screen():
         "accounts:switch_account",
         "accounts:invitation_resend",
         "accounts:invitation_revoke",
+        "accounts:time_zone",
         "oauthapps:connected_revoke",
     }
     downloads = {"audit:export", "apikeys_requests:requests_export"}
