@@ -208,6 +208,7 @@ def test_the_walk_covers_every_settings_screen():
         "accounts:invitation_revoke",
         "accounts:time_zone",
         "oauthapps:connected_revoke",
+        "accounts:time_zone",
     }
     downloads = {"audit:export", "apikeys_requests:requests_export"}
     elsewhere = {"accounts:twofactor_enroll"}  # test_two_factor_enrollment

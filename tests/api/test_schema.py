@@ -84,14 +84,16 @@ def test_docs_page_uses_only_local_assets_and_a_strict_csp(client, db):
     for reference in references:
         if reference.startswith("/static/"):
             assert finders.find(reference.removeprefix("/static/")), reference
-        else:  # the page's own initialisation script, from the same view
+        elif reference not in ("/", "/v2/schema", "#main"):  # back to the dashboard, the schema
+            # the page's own initialisation script, from the same view
             assert reference.startswith("/v2/docs?"), reference
     assert "http://" not in html and "https://" not in html
     policy = response["Content-Security-Policy"]
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
     assert directives["script-src"] == "'self'"
     assert "unsafe" not in policy
-    assert re.fullmatch(r"'self' 'sha256-[A-Za-z0-9+/=]+'", directives["style-src"])
+    # Our own docs template has no inline <style>: the site's strict policy applies unchanged.
+    assert directives["style-src"] == "'self'"
 
 
 def test_docs_script_points_at_the_schema(client, db):
