@@ -257,20 +257,32 @@ def authorization_deny(
         )
 
 
+def _end_grant(authorization: Authorization) -> Authorization | None:
+    """Lock the grant and end it: its tokens stop working, its unredeemed codes are gone.
+
+    Returns the locked row, or None when it had already ended (nothing to record twice). Call it
+    inside the caller's transaction, which also writes the audit event.
+    """
+    locked = (
+        Authorization.objects.select_for_update(of=("self",))
+        .select_related("application", "user", "account")
+        .get(pk=authorization.pk)
+    )
+    if locked.revoked_at is not None:
+        return None
+    locked.revoked_at = timezone.now()
+    locked.save(update_fields=["revoked_at"])
+    _revoke_tokens(Q(authorization=locked))
+    Grant.objects.filter(authorization=locked, redeemed_at__isnull=True).delete()
+    return locked
+
+
 def authorization_revoke(*, authorization: Authorization, actor: Actor, reason: str = "") -> None:
     """End a grant: every access and refresh token issued under it stops working at once."""
     with transaction.atomic():
-        locked = (
-            Authorization.objects.select_for_update(of=("self",))
-            .select_related("application", "user")
-            .get(pk=authorization.pk)
-        )
-        if locked.revoked_at is not None:
+        locked = _end_grant(authorization)
+        if locked is None:
             return
-        locked.revoked_at = timezone.now()
-        locked.save(update_fields=["revoked_at"])
-        _revoke_tokens(Q(authorization=locked))
-        Grant.objects.filter(authorization=locked, redeemed_at__isnull=True).delete()
         record(
             action="oauth.grant_revoked",
             actor=actor,
@@ -301,17 +313,9 @@ def authorization_revoke_leaked(
     refresh token mints new access tokens, a leaked access token says the client's storage is
     exposed). Returns False if the grant had already ended."""
     with transaction.atomic():
-        locked = (
-            Authorization.objects.select_for_update(of=("self",))
-            .select_related("application", "user", "account")
-            .get(pk=authorization.pk)
-        )
-        if locked.revoked_at is not None:
+        locked = _end_grant(authorization)
+        if locked is None:
             return False
-        locked.revoked_at = timezone.now()
-        locked.save(update_fields=["revoked_at"])
-        _revoke_tokens(Q(authorization=locked))
-        Grant.objects.filter(authorization=locked, redeemed_at__isnull=True).delete()
         record(
             action="oauth.leaked_revoked",
             actor=actor,
