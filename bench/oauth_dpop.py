@@ -36,55 +36,17 @@ def seed() -> None:
     django.setup()
     from datetime import timedelta
 
-    from django.utils import timezone
     from joserfc.jwk import ECKey
-    from oauth2_provider.models import set_token_value
 
-    from audit.services import Actor
-    from oauthapps import services, token_format
-    from oauthapps.models import AccessToken
-    from statuspool.accounts.models import Account, Membership, Role, User
-    from statuspool.monitoring.models import Monitor
+    from bench.seeding import oauth_access_token, seed_account, seed_oauth_grant
 
-    account = Account.objects.create(
-        name="Bench Corp", plan="enterprise", billing_email="bench@example.com"
-    )
-    for number in range(MONITORS):
-        Monitor.objects.create(
-            account=account, name=f"service {number}", url=f"https://svc{number}.example.com/"
-        )
-    user = User.objects.create_user("bench@example.com", "bench-password-unused")
-    Membership.objects.create(user=user, account=account, role=Role.OWNER)
-    app, _ = services.application_register(
-        account=account,
-        name="bench client",
-        description="",
-        redirect_uris=["https://bench.example.com/cb"],
-        actor=Actor.system("bench"),
-        created_by=user,
-    )
-    authorization = services.authorization_approve(
-        user=user,
-        application=app,
-        account=account,
-        scopes=["monitors:read"],
-        actor=Actor.system("b"),
-    )
+    account, owner = seed_account(MONITORS)
+    _, authorization = seed_oauth_grant(account, owner)
     key = ECKey.generate_key("P-256")
-    raws = {}
-    for kind, jkt in (("bearer", ""), ("dpop", key.thumbprint())):
-        raw = token_format.generate_access_token()
-        token = AccessToken(
-            user=user,
-            application=app,
-            authorization=authorization,
-            scope="monitors:read",
-            expires=timezone.now() + timedelta(hours=2),
-            jkt=jkt,
-        )
-        set_token_value(token, raw)
-        token.save()
-        raws[kind] = raw
+    raws = {
+        kind: oauth_access_token(authorization, lifetime=timedelta(hours=2), jkt=jkt)
+        for kind, jkt in (("bearer", ""), ("dpop", key.thumbprint()))
+    }
     json.dump({**raws, "jwk": key.as_dict(private=True)}, sys.stdout)
 
 

@@ -33,54 +33,23 @@ def seed() -> None:
     import django
 
     django.setup()
-    from datetime import timedelta
-
-    from django.utils import timezone
-    from oauth2_provider.models import set_token_value
     from rest_framework.authtoken.models import Token
 
     from apikeys.services import apikey_create
     from audit.services import Actor
-    from oauthapps import services, token_format
-    from oauthapps.models import AccessToken
-    from statuspool.accounts.models import Account, Membership, Role, User
-    from statuspool.monitoring.models import Monitor
+    from bench.seeding import oauth_access_token, seed_account, seed_oauth_grant
 
-    account = Account.objects.create(
-        name="Bench Corp", plan="enterprise", billing_email="bench@example.com"
-    )
-    for number in range(MONITORS):
-        Monitor.objects.create(
-            account=account, name=f"service {number}", url=f"https://svc{number}.example.com/"
-        )
-    user = User.objects.create_user("bench@example.com", "bench-password-unused")
-    Membership.objects.create(user=user, account=account, role=Role.OWNER)
-    system = Actor.system("bench")
+    account, owner = seed_account(MONITORS)
     _, api_key = apikey_create(
-        account=account, name="bench", scopes=["monitors:read"], actor=system, notify=False
-    )
-    app, _ = services.application_register(
         account=account,
-        name="bench client",
-        description="",
-        redirect_uris=["https://bench.example.com/cb"],
-        actor=system,
-        created_by=user,
+        name="bench",
+        scopes=["monitors:read"],
+        actor=Actor.system("bench"),
+        notify=False,
     )
-    authorization = services.authorization_approve(
-        user=user, application=app, account=account, scopes=["monitors:read"], actor=system
-    )
-    oauth = token_format.generate_access_token()
-    token = AccessToken(
-        user=user,
-        application=app,
-        authorization=authorization,
-        scope="monitors:read",
-        expires=timezone.now() + timedelta(days=1),
-    )
-    set_token_value(token, oauth)
-    token.save()
-    drf = Token.objects.create(user=user).key
+    _, authorization = seed_oauth_grant(account, owner)
+    oauth = oauth_access_token(authorization)
+    drf = Token.objects.create(user=owner).key
     json.dump(
         {"account_id": account.pk, "api_key": api_key, "oauth": oauth, "drf": drf}, sys.stdout
     )

@@ -48,18 +48,15 @@ def seed() -> None:
     django.setup()
     from apikeys.services import apikey_create
     from audit.services import Actor
-    from statuspool.accounts.models import Account
-    from statuspool.monitoring.models import Monitor
+    from bench.seeding import seed_account
 
-    account = Account.objects.create(
-        name="Bench Corp", plan="enterprise", billing_email="bench@example.com"
-    )
-    for number in range(MONITORS):
-        Monitor.objects.create(
-            account=account, name=f"service {number}", url=f"https://svc{number}.example.com/"
-        )
+    account, _ = seed_account(MONITORS)
     key, raw = apikey_create(
-        account=account, name="bench", scopes=["monitors:read"], actor=Actor.system("bench")
+        account=account,
+        name="bench",
+        scopes=["monitors:read"],
+        actor=Actor.system("bench"),
+        notify=False,
     )
     key.allowed_networks = ["127.0.0.0/8", "::1/128"]
     key.save(update_fields=["allowed_networks"])
