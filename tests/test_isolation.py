@@ -88,7 +88,7 @@ def test_a_spooled_request_log_entry_lands_in_the_sessions_var_dir(settings):
         sorted(checkout_spool.glob("*")),
         {p: p.stat().st_size for p in checkout_spool.glob("*")},
     )
-    spool = requestlog._spool_path()
+    spool = requestlog.buffer.spool_path()
     size = spool.stat().st_size if spool.exists() else 0
     try:
         requestlog.push({"t": "2026-01-01T00:00:00+00:00", "a": 0, "m": "GET", "p": "/v2/x"})

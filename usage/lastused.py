@@ -21,12 +21,12 @@ operations, and each email carries an outbox ``dedup_key``, so an alert is sent 
 * new geolocation: a country not in ``seen_countries``; private, loopback, reserved and unknown
   addresses have no country and never alert.
 
-While Redis is unreachable (the circuit breaker is open, or the request's batch failed) a record
-is appended to a spool file under VAR_DIR/usage-spool instead, and the next flush merges the
+The records go through ``usage.buffer.Buffer``, the one buffer of what requests leave behind
+(the request log's too): Redis through the shared cache's client, in the request's batch; while
+Redis is unreachable (the circuit breaker is open, or the request's batch failed) or the cache is
+not Redis (the embedded mode), a spool file under VAR_DIR/usage-spool; and the flush merges the
 spooled records with Redis's: a new country seen during the outage still alerts, once, after it.
-
-Redis is used through its own client (sets, hashes, MULTI). Other cache backends (the embedded
-default's file cache) get a plain get/set emulation, good enough for one machine in development.
+What is particular to last used is only its codec, ``_Hashes`` (entries merged per credential).
 """
 
 import json
@@ -43,8 +43,8 @@ from django.core.cache import cache, caches
 from statuspool.api.credentials import Credential
 from statuspool.api.throttling import state_of
 from statuspool.geoip import country_of
-from statuspool.sharedcache import CacheRedis, RedisBatch, guard, redis_of
-from usage.requestlog import _claim_spool_files, _spool_append
+from statuspool.sharedcache import RedisBatch, guard, redis_of
+from usage.buffer import Buffer
 from usage.writers import writers
 
 logger = logging.getLogger(__name__)
@@ -120,24 +120,20 @@ def rate_alert_threshold(limit: int) -> int:
     return int(limit * RATE_ALERT_FRACTION) + 1
 
 
-class _RedisBuffer:
-    def __init__(self, redis: CacheRedis):
-        self._redis = redis
+class _Hashes:
+    """The last-used codec for ``usage.buffer``: a pushed entry is ``(member, values, country)``;
+    Redis merges the entries of one member as they arrive (a hash: last values win, ``first_*``
+    set once; a set of countries; a ``pending`` set of members), so a flush writes one record per
+    credential however many requests it made. Taken entries are ``UsageRecord``s."""
 
-    def _client(self):
-        return self._redis.client
+    atomic = True  # a flush must never take half a record
 
     def _key(self, name: str) -> str:
-        return self._redis.make_key(f"usage:{name}")
+        redis = redis_of(caches["default"])  # the shared client's key format (prefix, version)
+        return redis.make_key(f"usage:{name}")
 
-    def record(self, member: str, values: dict, country: str) -> None:
-        pipe = self._client().pipeline(transaction=True)
-        self.queue_record(pipe, member, values, country)
-        pipe.execute()
-
-    def queue_record(self, pipe, member: str, values: dict, country: str) -> None:
-        """Queue ``record``'s commands on ``pipe``, which must be a MULTI (a flush must never
-        take half a record)."""
+    def queue(self, pipe, item: tuple[str, dict, str]) -> None:
+        member, values, country = item
         last = self._key(f"last:{member}")
         pipe.hset(last, mapping=values)
         pipe.hsetnx(last, "first_at", values["at"])
@@ -149,28 +145,8 @@ class _RedisBuffer:
             pipe.expire(self._key(f"countries:{member}"), BUFFER_TTL_SECONDS)
         pipe.sadd(self._key("pending"), member)
 
-    def restore(self, records: list[UsageRecord]) -> None:
-        """Put back records a failed flush took, without overwriting newer values."""
-        pipe = self._client().pipeline(transaction=True)
-        for record in records:
-            last = self._key(f"last:{record.member}")
-            for name, value in record.as_values().items():
-                if name.startswith("first_"):
-                    pipe.hset(last, name, value)  # the restored one is the older request
-                else:
-                    pipe.hsetnx(last, name, value)
-            pipe.expire(last, BUFFER_TTL_SECONDS)
-            if record.countries:
-                pipe.sadd(self._key(f"countries:{record.member}"), *record.countries)
-            pipe.sadd(self._key("pending"), record.member)
-        pipe.execute()
-
-    def claim_rate_alert(self, member: str) -> bool:
-        key = self._key(f"rate-alerted:{member}")
-        return bool(self._client().set(key, "1", nx=True, ex=RATE_ALERT_EVERY_SECONDS))
-
-    def drain(self) -> list[UsageRecord]:
-        client = self._client()
+    def take(self, client, limit: int) -> list[UsageRecord]:
+        """Every pending member (``limit`` does not apply: one record per credential)."""
         taken = self._key(f"draining:{uuid.uuid4().hex}")
         try:
             client.rename(self._key("pending"), taken)  # atomic: later requests start a new set
@@ -192,55 +168,52 @@ class _RedisBuffer:
             if results[3 * i]
         ]
 
-
-class _CacheBuffer:
-    """Any Django cache: get/set, not atomic across processes (development only)."""
-
-    def record(self, member: str, values: dict, country: str) -> None:
-        key = f"usage:last:{member}"
-        entry = cache.get(key) or {}
-        for name in ("at", "ip", "country"):
-            entry.setdefault(f"first_{name}", values[name])
-        entry.update(values)
-        entry.setdefault("countries", [])
-        if country and country not in entry["countries"]:
-            entry["countries"].append(country)
-        cache.set(key, entry, BUFFER_TTL_SECONDS)
-        pending = cache.get("usage:pending") or []
-        if member not in pending:
-            cache.set("usage:pending", [*pending, member], BUFFER_TTL_SECONDS)
-
-    def restore(self, records: list[UsageRecord]) -> None:
+    def give_back(self, client, records: list[UsageRecord]) -> None:
+        """Put back records a failed flush took, without overwriting newer values."""
+        pipe = client.pipeline(transaction=True)
         for record in records:
-            entry = cache.get(f"usage:last:{record.member}") or {}
-            values = record.as_values()
-            entry.update({k: v for k, v in values.items() if k.startswith("first_")})
-            for name, value in values.items():
-                entry.setdefault(name, value)
-            entry["countries"] = sorted(set(entry.get("countries", [])) | record.countries)
-            cache.set(f"usage:last:{record.member}", entry, BUFFER_TTL_SECONDS)
-        pending = cache.get("usage:pending") or []
-        extra = [r.member for r in records if r.member not in pending]
-        cache.set("usage:pending", [*pending, *extra], BUFFER_TTL_SECONDS)
+            last = self._key(f"last:{record.member}")
+            for name, value in record.as_values().items():
+                if name.startswith("first_"):
+                    pipe.hset(last, name, value)  # the restored one is the older request
+                else:
+                    pipe.hsetnx(last, name, value)
+            pipe.expire(last, BUFFER_TTL_SECONDS)
+            if record.countries:
+                pipe.sadd(self._key(f"countries:{record.member}"), *record.countries)
+            pipe.sadd(self._key("pending"), record.member)
+        pipe.execute()
 
-    def claim_rate_alert(self, member: str) -> bool:
-        return cache.add(f"usage:rate-alerted:{member}", 1, RATE_ALERT_EVERY_SECONDS)
+    def count(self, client) -> int:
+        return client.scard(self._key("pending"))
 
-    def drain(self) -> list[UsageRecord]:
-        members = cache.get("usage:pending") or []
-        cache.delete("usage:pending")
-        records = []
-        for member in sorted(members):
-            entry = cache.get(f"usage:last:{member}")
-            cache.delete(f"usage:last:{member}")
-            if entry:
-                records.append(UsageRecord.from_hash(member, entry, entry.get("countries")))
-        return records
+    def encode(self, item: tuple[str, dict, str]) -> str:
+        member, values, country = item
+        return json.dumps({"member": member, "values": values, "country": country})
+
+    def decode(self, line: str) -> UsageRecord | None:
+        try:
+            item = json.loads(line)
+            values = {**item["values"]}
+            for name in ("at", "ip", "country"):
+                values[f"first_{name}"] = values[name]
+            countries = [item["country"]] if item.get("country") else []
+            return UsageRecord.from_hash(item["member"], values, countries)
+        except (ValueError, KeyError, TypeError):
+            logger.error("usage spool: dropping a malformed record")
+            return None
 
 
-def usage_buffer():
-    redis = redis_of(caches["default"])
-    return _RedisBuffer(redis) if redis is not None else _CacheBuffer()
+def spool_dir() -> Path:
+    return Path(settings.VAR_DIR) / "usage-spool"
+
+
+buffer = Buffer(codec=_Hashes(), folder=spool_dir, during="usage tracking")
+
+
+def claim_rate_alert(member: str) -> bool:
+    """True for the one request per key and hour that may alert about its rate (SET NX EX)."""
+    return cache.add(f"usage:rate-alerted:{member}", 1, RATE_ALERT_EVERY_SECONDS)
 
 
 def member_of(credential: Credential) -> str | None:
@@ -317,37 +290,13 @@ def usage_record_request(
     country = country_of(ip)
     # Milliseconds, truncated: a last-used time must never lie in the future.
     values = {"at": f"{int(time.time() * 1000) / 1000:.3f}", "ip": ip or "", "country": country}
-    if not guard.available():
-        _spool_record(member, values, country)
-        return
-    try:
-        buffer = usage_buffer()
-        if crossing is not None and buffer.claim_rate_alert(member):
-            values.update(crossing)
-        if batch is not None and isinstance(buffer, _RedisBuffer):
-            batch.add(
-                lambda pipe: buffer.queue_record(pipe, member, values, country),
-                on_error=lambda: _spool_record(member, values, country),
-                atomic=True,
-            )
-        else:
-            buffer.record(member, values, country)
-    except Exception as exc:  # the request is served whatever happens to its bookkeeping
-        guard.failed(exc, "usage tracking")
-        _spool_record(member, values, country)
-
-
-# --- the spool: records made while Redis was unreachable ------------------------------------------
-def spool_dir() -> Path:
-    return Path(settings.VAR_DIR) / "usage-spool"
-
-
-def _spool_record(member: str, values: dict, country: str) -> None:
-    line = json.dumps({"member": member, "values": values, "country": country})
-    try:
-        _spool_append(line.encode() + b"\n", spool_dir())
-    except OSError:
-        logger.exception("could not spool a usage record")
+    if crossing is not None:
+        try:
+            if claim_rate_alert(member):
+                values.update(crossing)
+        except Exception as exc:  # the request is served whatever happens to its bookkeeping
+            guard.failed(exc, "usage tracking")
+    buffer.push((member, values, country), batch=batch)
 
 
 def merge(records: list[UsageRecord]) -> list[UsageRecord]:
@@ -366,24 +315,6 @@ def merge(records: list[UsageRecord]) -> list[UsageRecord]:
             into.rate_window = record.rate_window
             into.rate_limit, into.rate_resource = record.rate_limit, record.rate_resource
     return list(merged.values())
-
-
-def claim_spooled() -> tuple[list[UsageRecord], list[Path]]:
-    """The spooled records (merged per member) and the claimed files to delete once written."""
-    paths = _claim_spool_files(spool_dir())
-    records = []
-    for path in paths:
-        for line in path.read_text().splitlines():
-            try:
-                item = json.loads(line)
-                values = {**item["values"]}
-                for name in ("at", "ip", "country"):
-                    values[f"first_{name}"] = values[name]
-                countries = [item["country"]] if item.get("country") else []
-                records.append(UsageRecord.from_hash(item["member"], values, countries))
-            except (ValueError, KeyError, TypeError):
-                logger.error("usage spool: dropping a malformed record")
-    return merge(records), paths
 
 
 def on_api_request_finished(sender, credential, request, ip=None, redis_batch=None, **kwargs):

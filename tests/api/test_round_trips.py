@@ -107,10 +107,10 @@ def test_renewing_the_trust_marker_costs_four_round_trips_once_per_interval(api,
 
 def test_usage_due_again_joins_the_request_log_round_trip(api, bearer, sent, request_log):
     _get(api, bearer)
-    lastused.usage_buffer().drain()
+    lastused.buffer.take()
     lastused.recently_recorded.clear()  # the interval has passed
     sent.clear()
     _get(api, bearer)
     assert [trip[0] for trip in sent] == ["MGET", "EVALSHA", "MULTI"]
     assert request_log.llen(requestlog.REDIS_LIST) == 2  # both requests' entries
-    assert [record.ip for record in lastused.usage_buffer().drain()] == ["198.51.100.20"]
+    assert [record.ip for record in lastused.buffer.take()] == ["198.51.100.20"]

@@ -277,8 +277,8 @@ def test_usage_while_the_cache_is_down_is_spooled_and_flushed_once_it_is_back(ke
 @pytest.mark.redis
 def test_redis_buffer_loses_nothing_under_concurrent_writers_and_flushes(db):
     """Writers and a drainer race; every country recorded ends up in exactly one drained batch."""
-    buffer = lastused.usage_buffer()
-    assert isinstance(buffer, lastused._RedisBuffer)
+    buffer = lastused.buffer
+    assert buffer.client() is not None  # Redis, not the spool
     members = [f"key:{n}" for n in range(20)]
     countries = [f"C{n}" for n in range(10)]
     drained: list = []
@@ -288,11 +288,11 @@ def test_redis_buffer_loses_nothing_under_concurrent_writers_and_flushes(db):
         for i in range(200):
             member = members[(i + offset) % len(members)]
             values = {"at": f"{1000 + i}", "ip": "192.0.2.1", "country": countries[i % 10]}
-            buffer.record(member, values, countries[i % 10])
+            buffer.push((member, values, countries[i % 10]))
 
     def drain():
         while not stop.is_set():
-            drained.extend(buffer.drain())
+            drained.extend(buffer.take())
 
     drainer = threading.Thread(target=drain)
     drainer.start()
@@ -303,7 +303,7 @@ def test_redis_buffer_loses_nothing_under_concurrent_writers_and_flushes(db):
         thread.join()
     stop.set()
     drainer.join()
-    drained.extend(buffer.drain())
+    drained.extend(buffer.take())
     seen: dict[str, set] = {}
     for record in drained:
         seen.setdefault(record.member, set()).update(record.countries)
@@ -312,7 +312,7 @@ def test_redis_buffer_loses_nothing_under_concurrent_writers_and_flushes(db):
         offsets = {(members.index(member) - o) % 20 for o in range(4)}
         expected = {countries[i % 10] for i in range(200) if i % 20 in offsets}
         assert seen[member] == expected
-    assert buffer.drain() == []
+    assert buffer.take() == []
 
 
 def test_one_address_is_buffered_at_most_once_per_interval(key_and_bearer, get, settings):

@@ -132,7 +132,7 @@ def test_flush_adds_the_country_and_survives_a_malformed_entry(account_a, monkey
             ip=ip,
             duration_ms=3,
         )
-    requestlog._spool_append(b"{not json\n")
+    requestlog.buffer.spool_append(b"{not json\n")
     assert requestlog.flush() == 2
     assert dict(RequestLog.objects.values_list("ip", "country")) == {
         "81.2.69.142": "GB",
@@ -151,8 +151,8 @@ def test_spool_files_are_claimed_once(account_a, settings):
             duration_ms=1,
         )
     )
-    claimed = requestlog._claim_spool_files()
-    assert len(claimed) == 1 and requestlog._claim_spool_files() == []
+    claimed = requestlog.buffer.claim_spool_files()
+    assert len(claimed) == 1 and requestlog.buffer.claim_spool_files() == []
     # A later entry goes to a fresh spool file, not into the claimed one.
     requestlog.push(
         {
