@@ -7,7 +7,7 @@ that takes and what a dead or hanging Redis costs:
   ``API_CACHE_RETRY_SECONDS`` and logs the outage at most once per
   ``API_CACHE_ERROR_LOG_INTERVAL``, never once per request. Meanwhile each caller falls back:
   rate limits count in process memory, authentication reads the database (so revocation still
-  holds), usage is not recorded, the request log spools to disk.
+  holds), usage records and the request log spool to disk (``usage.buffer``).
 * ``redis_of(backend)`` is the redis-py client behind a Django ``RedisCache``, built once per
   backend: Django builds a new client object for every cache call, which costs about as much as a
   loopback round trip. ``get_many`` reads through it, in Django's key and value format.
@@ -58,7 +58,7 @@ class SharedCacheGuard:
             self._next_log = now + settings.API_CACHE_ERROR_LOG_INTERVAL
         logger.error(
             "Shared cache unavailable during %s (%s: %s); rate limits are counted per process, "
-            "API keys are authenticated from the database and usage is not recorded until it "
+            "API keys are authenticated from the database and usage is spooled to disk until it "
             "answers again (%d similar errors not logged)",
             during,
             type(exc).__name__,

@@ -114,7 +114,8 @@ def _clean_cache():
 
 
 def _clear_usage_spool():
-    """Usage records a test spooled while its Redis was down must not reach another test's flush."""
+    """Usage records a test spooled (its Redis down, or no Redis at all: then every record is
+    spooled) must not reach another test's flush."""
     from usage.lastused import spool_dir
 
     shutil.rmtree(spool_dir(), ignore_errors=True)

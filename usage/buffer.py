@@ -215,7 +215,10 @@ class Buffer:
         """Undo a claim whose write failed: the next flush takes it again at once."""
         for path in paths:
             # A name no writer appends to (theirs are host-pid), claimed like any spool file.
-            path.rename(path.with_name(f"returned-{uuid.uuid4().hex}.jsonl"))
+            try:
+                path.rename(path.with_name(f"returned-{uuid.uuid4().hex}.jsonl"))
+            except OSError:  # left claimed: taken again once the claim is stale
+                logger.exception("%s: could not give back %s", self.during, path.name)
         if taken:
             self.codec.give_back(client, taken)
 

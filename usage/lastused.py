@@ -70,7 +70,7 @@ class UsageRecord:
 
     @classmethod
     def from_hash(cls, member: str, values: dict, countries) -> "UsageRecord":
-        # Redis answers bytes keys and values; the cache emulation str.
+        # Redis answers bytes keys and values; a spool line str.
         values = {(k.decode() if isinstance(k, bytes) else k): v for k, v in values.items()}
 
         def text(name):
