@@ -146,6 +146,7 @@ NOT_PAGES: dict[str, str] = {
     "accounts:invitation_open": "needs an emailed invitation token",
     "accounts:invitation_accept": "needs an emailed invitation token in the session",
     "accounts:invitation_signup": "needs an emailed invitation token in the session",
+    "onboarding:signup_confirm": "needs an emailed sign-up confirmation token",
     "accounts:password_reset_open": "needs an emailed password-reset token",
     "accounts:password_reset_confirm": "needs an emailed password-reset token in the session",
     "device:consent": "needs a pending device authorization",
