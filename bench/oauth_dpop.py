@@ -9,7 +9,6 @@ signing does not compete with the server for the CPUs while it is measured.
     python -m bench.oauth_dpop [--requests N] [--concurrency C] [--rounds R]
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -23,6 +22,7 @@ from bench.pipeline import (
     _free_port,
     _load,
     fire,
+    round_arguments,
     start_server,
 )
 
@@ -102,12 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["seed"]:
         seed()
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per round and kind")
-    parser.add_argument("--concurrency", type=int, default=8, help="client connections")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
-    parser.add_argument("--warmup", type=int, default=200, help="requests per kind first")
-    args = parser.parse_args(argv)
+    args = round_arguments(__doc__, "kind").parse_args(argv)
 
     environment = Environment()
     server = None

@@ -275,18 +275,23 @@ def _load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
+def round_arguments(doc: str, unit: str) -> argparse.ArgumentParser:
+    """The options of a benchmark that alternates rounds of GETs between ``unit``s (targets, kinds)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help=f"requests per round and {unit}")
+    parser.add_argument("--concurrency", type=int, default=8, help="client connections")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument("--warmup", type=int, default=200, help=f"requests per {unit} first")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # `python -m bench` calls main() with its own arguments in sys.argv
         argv = sys.argv[1:] if Path(sys.argv[0]).name == "pipeline.py" else []
     if argv[:1] == ["seed"]:
         seed()
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per round and target")
-    parser.add_argument("--concurrency", type=int, default=8, help="client connections")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
-    parser.add_argument("--warmup", type=int, default=200, help="requests per target first")
-    args = parser.parse_args(argv)
+    args = round_arguments(__doc__, "target").parse_args(argv)
 
     environment = Environment()
     server = None
