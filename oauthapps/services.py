@@ -257,6 +257,15 @@ def authorization_deny(
         )
 
 
+def _grant_target(authorization: Authorization | None) -> dict:
+    """The audit target of an event about a grant's tokens (a token may have lost its grant)."""
+    return {
+        "account": authorization.account_id if authorization else None,
+        "target_type": "authorization",
+        "target_id": str(authorization.pk) if authorization else "",
+    }
+
+
 def _end_grant(authorization: Authorization) -> Authorization | None:
     """Lock the grant and end it: its tokens stop working, its unredeemed codes are gone.
 
@@ -402,9 +411,7 @@ def code_replay_detected(*, grant: Grant, actor: Actor) -> None:
         record(
             action="oauth.code_replay_detected",
             actor=actor,
-            account=authorization.account_id if authorization else None,
-            target_type="authorization",
-            target_id=str(authorization.pk) if authorization else "",
+            **_grant_target(authorization),
             target_label=grant.application.name,
             details={
                 "application": grant.application.name,
@@ -502,9 +509,7 @@ def token_revoked_by_client(*, token, token_type: str, actor: Actor) -> None:
         record(
             action="oauth.token_revoked",
             actor=actor,
-            account=authorization.account_id if authorization else None,
-            target_type="authorization",
-            target_id=str(authorization.pk) if authorization else "",
+            **_grant_target(authorization),
             target_label=token.application.name,
             details={
                 "application": token.application.name,
