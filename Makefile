@@ -5,7 +5,7 @@ LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --no-header
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench install lock migrate seed clean-var screenshots
+.PHONY: run test lint format bench install lock migrate seed clean-var screenshots vendor-chartjs
 
 # Exactly the versions and files of requirements-dev.lock (hash-checked); the project itself on top.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -64,3 +64,21 @@ bench: install .env
 
 clean-var:
 	rm -rf var
+
+# The chart library of the usage charts, served from static/ (no CDN): Chart.js's UMD build, its
+# source map (the minified file names it, and the production static storage resolves it) and its
+# licence, copied from the npm package. To move to another version, change both lines below (the
+# checksum is the SHA-256 of the tarball `npm pack chart.js@VERSION` downloads) and run the target.
+CHARTJS_VERSION := 4.6.1
+CHARTJS_SHA256 := 9345dacdf4bb4c5d40321f4b9aafab6fe676d37a534fc0bc2d17c4c4e29c4f00
+CHARTJS_DIR := static/vendor/chartjs
+vendor-chartjs:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null) && \
+	echo "$(CHARTJS_SHA256)  $$tmp/chart.js-$(CHARTJS_VERSION).tgz" | sha256sum --check --quiet && \
+	tar -xzf "$$tmp/chart.js-$(CHARTJS_VERSION).tgz" -C "$$tmp" && \
+	mkdir -p $(CHARTJS_DIR) && \
+	cp "$$tmp/package/dist/chart.umd.min.js" "$$tmp/package/dist/chart.umd.min.js.map" $(CHARTJS_DIR)/ && \
+	cp "$$tmp/package/LICENSE.md" $(CHARTJS_DIR)/LICENSE.md && \
+	sed -i 's/^Version: .*/Version: $(CHARTJS_VERSION)/' $(CHARTJS_DIR)/README.md && \
+	echo "Chart.js $(CHARTJS_VERSION) copied into $(CHARTJS_DIR)/"
