@@ -13,6 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from apikeys.models import ApiKey
+from statuspool import countries
 from statuspool.notifications.services import email_enqueue
 from usage.lastused import UsageRecord
 
@@ -69,7 +70,12 @@ def _apply_to_key(key: ApiKey, record: UsageRecord) -> int:
         key.last_used_ip = record.ip or None
         key.last_used_country = record.country
     seen = list(key.seen_countries or [])
-    new_countries = sorted(c for c in record.countries if c and c not in seen)
+    # In the order they were first seen: each one's email lists the ones before it, including
+    # those first seen earlier in this same flush.
+    new_countries = sorted(
+        (c for c in record.countries if c and c not in seen),
+        key=lambda c: (record.countries[c].at, c),
+    )
     key.seen_countries = seen + new_countries
     if not key.usage_alerts_enabled:
         return 0
@@ -83,19 +89,23 @@ def _apply_to_key(key: ApiKey, record: UsageRecord) -> int:
             at=_when(record.first_at or record.at).isoformat(),
             ip=record.first_ip,
             country=record.first_country,
+            country_label=countries.label(record.first_country),
         )
-    for country in new_countries:
+    for position, country in enumerate(new_countries):
         if not was_used and country == record.first_country:
             continue  # the first-request email already names it
+        before = seen + new_countries[:position]
+        first = record.countries[country]
         alerts += _alert(
             key,
             template="usage_new_country",
-            subject=f"was used from a new country ({country})",
+            subject=f"was used from a new country: {countries.label(country)}",
             dedup_key=f"usage-country:{key.pk}:{country}",
             country=country,
-            known_countries=", ".join(seen) or "none yet",
-            at=at.isoformat(),
-            ip=record.ip if record.country == country else "",
+            country_label=countries.label(country),
+            known_countries=", ".join(countries.label(c) for c in before) or "none yet",
+            at=_when(first.at).isoformat(),
+            ip=first.ip,
         )
     if record.rate_window:
         alerts += _alert(

@@ -3,8 +3,8 @@
 On a /v2 request made with a credential (``api_request_finished``) one MULTI to the shared cache
 (sent in the same round trip as the request log's entry, see ``sharedcache.RedisBatch``) records,
 for that credential: the time, address and country of the request (last value wins), of its
-first request since the last flush (first value wins), the set of countries seen, and that it
-has something to flush. Nothing touches the database. A process writes one
+first request since the last flush (first value wins), each country seen with the time and address
+of its first request since the last flush, and that it has something to flush. Nothing touches the database. A process writes one
 (credential, address) pair at most every few seconds; a new address is written at once.
 
 Every 30 s the beat task ``flush_usage`` takes the pending set atomically (so each record is
@@ -36,6 +36,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -54,6 +55,25 @@ RATE_ALERT_EVERY_SECONDS = 3600
 BUFFER_TTL_SECONDS = 24 * 3600  # a record nobody flushed for a day is dropped, not kept forever
 
 
+class FirstSeen(NamedTuple):
+    """When and from where a credential's first request from one country came (in one flush)."""
+
+    at: float
+    ip: str
+
+    def encode(self) -> str:
+        return f"{self.at:.3f} {self.ip}"
+
+    @classmethod
+    def decode(cls, value, *, default_at: float) -> "FirstSeen":
+        text = value.decode() if isinstance(value, bytes) else str(value or "")
+        at, _, ip = text.partition(" ")
+        try:
+            return cls(float(at), ip)
+        except ValueError:
+            return cls(default_at, "")
+
+
 @dataclass
 class UsageRecord:
     member: str  # "key:<id>" or "oauth:<authorization id>"
@@ -63,13 +83,18 @@ class UsageRecord:
     first_at: float = 0.0
     first_ip: str = ""
     first_country: str = ""
-    countries: set[str] = field(default_factory=set)
+    # Country → its first request. The new-country email gives that request's time and address
+    # (``at``/``ip`` are the latest request's, possibly from another country), and the countries
+    # first seen before it in the same flush are "seen before" it.
+    countries: dict[str, FirstSeen] = field(default_factory=dict)
     rate_window: int = 0  # end of the window whose 80 % crossing is to be alerted
     rate_limit: int = 0
     rate_resource: str = ""
 
     @classmethod
     def from_hash(cls, member: str, values: dict, countries) -> "UsageRecord":
+        """``countries``: country → encoded FirstSeen, or (a record buffered before first-seen
+        times were kept) a set of countries, which get the record's first time."""
         # Redis answers bytes keys and values; a spool line str.
         values = {(k.decode() if isinstance(k, bytes) else k): v for k, v in values.items()}
 
@@ -83,15 +108,22 @@ class UsageRecord:
             except ValueError:
                 return kind(0)
 
+        first_at = number("first_at", float)
+        if not isinstance(countries, dict):
+            countries = dict.fromkeys(countries or (), "")
+        seen = {}
+        for country, first in countries.items():
+            country = country.decode() if isinstance(country, bytes) else country
+            seen[country] = FirstSeen.decode(first, default_at=first_at)
         return cls(
             member=member,
             at=number("at", float),
             ip=text("ip"),
             country=text("country"),
-            first_at=number("first_at", float),
+            first_at=first_at,
             first_ip=text("first_ip"),
             first_country=text("first_country"),
-            countries={c.decode() if isinstance(c, bytes) else c for c in countries or ()},
+            countries=seen,
             rate_window=number("rate_window", int),
             rate_limit=number("rate_limit", int),
             rate_resource=text("rate_resource"),
@@ -123,8 +155,9 @@ def rate_alert_threshold(limit: int) -> int:
 class _Hashes:
     """The last-used codec for ``usage.buffer``: a pushed entry is ``(member, values, country)``;
     Redis merges the entries of one member as they arrive (a hash: last values win, ``first_*``
-    set once; a set of countries; a ``pending`` set of members), so a flush writes one record per
-    credential however many requests it made. Taken entries are ``UsageRecord``s."""
+    set once; a hash of countries, each set once to its first request's time and address; a
+    ``pending`` set of members), so a flush writes one record per credential however many
+    requests it made. Taken entries are ``UsageRecord``s."""
 
     atomic = True  # a flush must never take half a record
 
@@ -141,8 +174,9 @@ class _Hashes:
         pipe.hsetnx(last, "first_country", country)
         pipe.expire(last, BUFFER_TTL_SECONDS)
         if country:
-            pipe.sadd(self._key(f"countries:{member}"), country)
-            pipe.expire(self._key(f"countries:{member}"), BUFFER_TTL_SECONDS)
+            seen = self._key(f"seen:{member}")
+            pipe.hsetnx(seen, country, FirstSeen(float(values["at"]), values["ip"]).encode())
+            pipe.expire(seen, BUFFER_TTL_SECONDS)
         pipe.sadd(self._key("pending"), member)
 
     def take(self, client, limit: int) -> list[UsageRecord]:
@@ -158,15 +192,24 @@ class _Hashes:
         pipe = client.pipeline(transaction=True)
         for member in members:
             pipe.hgetall(self._key(f"last:{member}"))
+            pipe.hgetall(self._key(f"seen:{member}"))
+            # The set of countries that records buffered before first-seen times were kept have
+            # (a deploy in the middle of a flush interval must not lose a new-country alert).
             pipe.smembers(self._key(f"countries:{member}"))
-            pipe.delete(self._key(f"last:{member}"), self._key(f"countries:{member}"))
+            pipe.delete(
+                self._key(f"last:{member}"),
+                self._key(f"seen:{member}"),
+                self._key(f"countries:{member}"),
+            )
         pipe.delete(taken)
         results = pipe.execute()
-        return [
-            UsageRecord.from_hash(member, results[3 * i], results[3 * i + 1])
-            for i, member in enumerate(members)
-            if results[3 * i]
-        ]
+        records = []
+        for i, member in enumerate(members):
+            values, seen, legacy = results[4 * i : 4 * i + 3]
+            if values:
+                countries = {**dict.fromkeys(legacy, ""), **seen}
+                records.append(UsageRecord.from_hash(member, values, countries))
+        return records
 
     def give_back(self, client, records: list[UsageRecord]) -> None:
         """Put back records a failed flush took, without overwriting newer values."""
@@ -180,7 +223,10 @@ class _Hashes:
                     pipe.hsetnx(last, name, value)
             pipe.expire(last, BUFFER_TTL_SECONDS)
             if record.countries:
-                pipe.sadd(self._key(f"countries:{record.member}"), *record.countries)
+                # The restored ones are the older requests, like first_* above.
+                seen = {country: first.encode() for country, first in record.countries.items()}
+                pipe.hset(self._key(f"seen:{record.member}"), mapping=seen)
+                pipe.expire(self._key(f"seen:{record.member}"), BUFFER_TTL_SECONDS)
             pipe.sadd(self._key("pending"), record.member)
         pipe.execute()
 
@@ -197,7 +243,8 @@ class _Hashes:
             values = {**item["values"]}
             for name in ("at", "ip", "country"):
                 values[f"first_{name}"] = values[name]
-            countries = [item["country"]] if item.get("country") else []
+            first = FirstSeen(float(values["at"]), values["ip"]).encode()
+            countries = {item["country"]: first} if item.get("country") else {}
             return UsageRecord.from_hash(item["member"], values, countries)
         except (ValueError, KeyError, TypeError):
             logger.error("usage spool: dropping a malformed record")
@@ -301,14 +348,18 @@ def usage_record_request(
 
 def merge(records: list[UsageRecord]) -> list[UsageRecord]:
     """One record per member: first values from the earliest, last from the latest, all
-    countries (records of one member from Redis and from spool files)."""
+    countries, each with its earliest request (records of one member from Redis and from spool
+    files)."""
     merged: dict[str, UsageRecord] = {}
     for record in sorted(records, key=lambda r: r.first_at or r.at):
         into = merged.get(record.member)
         if into is None:
             merged[record.member] = record
             continue
-        into.countries |= record.countries
+        for country, first in record.countries.items():
+            known = into.countries.get(country)
+            if known is None or first.at < known.at:
+                into.countries[country] = first
         if record.at >= into.at:
             into.at, into.ip, into.country = record.at, record.ip, record.country
         if record.rate_window and not into.rate_window:

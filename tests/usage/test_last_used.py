@@ -2,6 +2,7 @@
 
 import threading
 import time
+from datetime import datetime
 
 import pytest
 import time_machine
@@ -16,6 +17,7 @@ from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.signals import api_request_finished
 from statuspool.notifications.models import OutboxEmail
+from statuspool.notifications.services import render_message
 from usage import lastused
 from usage.flush import usage_flush
 from usage.tasks import flush_usage
@@ -117,9 +119,109 @@ def test_new_country_alert_once_per_country(key_and_bearer, get, alice, bob):
     alerts = emails("usage_new_country")
     assert [e.context["country"] for e in alerts] == ["US", "DE"]
     assert all(e.to == [alice.email, bob.email] for e in alerts)
-    assert alerts[0].context["known_countries"] == "GB"
+    assert alerts[0].context["known_countries"] == "United Kingdom (GB)"
     key.refresh_from_db()
     assert key.seen_countries == ["GB", "US", "DE"]
+
+
+def _at(seconds_from_now):
+    """Travel to a moment a few seconds from the test's stopped clock (distinct request times)."""
+    return time_machine.travel(time.time() + seconds_from_now, tick=False)
+
+
+def test_new_country_email_gives_the_time_and_address_of_that_countrys_request(key_and_bearer, get):
+    """Issue 13 item 7: it gave the time of the key's latest request (merged per key in the
+    buffer), here a later request from a country seen long ago."""
+    key, bearer = key_and_bearer
+    get(bearer, GB)
+    usage_flush()
+    with _at(5):
+        get(bearer, US)
+        from_us = timezone.now()
+    lastused.recently_recorded.clear()  # GB's address was buffered moments ago
+    with _at(600):
+        get(bearer, GB)  # the latest request of the batch, from a known country
+    usage_flush()
+    (alert,) = emails("usage_new_country")
+    assert alert.context["country"] == "US"
+    at = datetime.fromisoformat(alert.context["at"])
+    assert abs((at - from_us).total_seconds()) < 1
+    assert alert.context["ip"] == US
+    body = render_message(alert).body
+    assert f"around {from_us:%Y-%m-%d %H:%M}" in body and f"(address {US})" in body
+
+
+def test_countries_seen_earlier_in_the_same_flush_are_countries_seen_before(key_and_bearer, get):
+    """Issue 13 item 7: "Countries seen before: none yet" right after another country."""
+    key, bearer = key_and_bearer
+    get(bearer, GB)  # the first request ever: its own email names GB
+    with _at(5):
+        get(bearer, US)
+    with _at(10):
+        get(bearer, DE)
+    usage_flush()
+    alerts = emails("usage_new_country")
+    assert [e.context["country"] for e in alerts] == ["US", "DE"]
+    assert [e.context["known_countries"] for e in alerts] == [
+        "United Kingdom (GB)",
+        "United Kingdom (GB), United States (US)",
+    ]
+    key.refresh_from_db()
+    assert key.seen_countries == ["GB", "US", "DE"]  # in the order they were first seen
+
+
+def test_usage_emails_name_countries(key_and_bearer, get):
+    key, bearer = key_and_bearer
+    get(bearer, GB)
+    usage_flush()
+    with _at(5):
+        get(bearer, DE)
+    usage_flush()
+    (first,) = emails("usage_first_request")
+    assert "United Kingdom (GB)" in render_message(first).body
+    (alert,) = emails("usage_new_country")
+    assert alert.subject.endswith("was used from a new country: Germany (DE)")
+    message = render_message(alert)
+    assert "never been used from: Germany (DE) (address" in message.body
+    assert "Countries seen before: United Kingdom (GB)." in message.body
+    assert "<strong>Germany (DE)</strong>" in message.alternatives[0][0]
+
+
+def test_merging_spooled_and_redis_records_keeps_each_countrys_earliest_request():
+    spooled = lastused.UsageRecord(
+        "key:1", at=20, first_at=10, countries={"US": lastused.FirstSeen(15, US)}
+    )
+    from_redis = lastused.UsageRecord(
+        "key:1",
+        at=30,
+        first_at=12,
+        countries={"US": lastused.FirstSeen(12, "8.8.4.4"), "DE": lastused.FirstSeen(25, DE)},
+    )
+    (merged,) = lastused.merge([from_redis, spooled])
+    assert merged.countries == {
+        "US": lastused.FirstSeen(12, "8.8.4.4"),
+        "DE": lastused.FirstSeen(25, DE),
+    }
+    assert (merged.at, merged.first_at) == (30, 10)
+
+
+@pytest.mark.redis
+def test_countries_buffered_before_first_seen_times_were_kept_still_alert(key_and_bearer, get):
+    """A record in Redis from before the upgrade has a set of countries: they are not lost."""
+    key, bearer = key_and_bearer
+    get(bearer, GB)
+    usage_flush()
+    client = lastused.buffer.client()
+    codec = lastused.buffer.codec
+    member = f"key:{key.pk}"
+    client.hset(codec._key(f"last:{member}"), mapping={"at": "1000.0", "first_at": "990.0"})
+    client.sadd(codec._key(f"countries:{member}"), "US")
+    client.sadd(codec._key("pending"), member)
+    usage_flush()
+    (alert,) = emails("usage_new_country")
+    assert alert.context["country"] == "US"
+    assert alert.context["at"].startswith("1970-01-01T00:16:30")  # the record's first request
+    assert client.exists(codec._key(f"countries:{member}")) == 0
 
 
 def test_private_loopback_and_unknown_addresses_never_alert(key_and_bearer, get):
