@@ -13,11 +13,14 @@ keeps one row per entry id (a write that timed out may arrive both spooled and a
 Country lookups happen in the flush, not on the request path.
 """
 
+import ipaddress
 import json
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +28,7 @@ from django.utils import timezone
 
 from statuspool import geoip
 from statuspool.credential_format import CREDENTIAL_PATTERN
+from usage import bulksql, rollups
 from usage.buffer import Buffer
 from usage.models import RequestLog
 
@@ -47,6 +51,9 @@ def entry_for(*, credential, request, response, ip, duration_ms) -> dict:
         "a": credential.account_id,
         "k": credential.kind,
         "c": credential.id,
+        # The OAuth grant of a token (null for API keys): usage is counted per grant, since its
+        # tokens rotate on every refresh.
+        "g": credential.authorization_id,
         "l": (credential.label or "")[:200],
         "m": request.method[:10],
         # The path only: query strings can carry values that must not be stored, and a credential
@@ -128,39 +135,95 @@ def push(entry: dict, batch=None) -> None:
 
 
 # --- flushing ----------------------------------------------------------------------------------
-def _rows(lines: list[str], country_of) -> list[RequestLog]:
+class LogRow(NamedTuple):
+    """One request-log row to insert, with RequestLog's attribute names (what rollups read).
+    A tuple, not a model instance: building 2,000 instances a batch cost more than inserting."""
+
+    entry_id: uuid.UUID | None
+    occurred_at: datetime
+    account_id: int
+    credential_kind: str
+    credential_id: int
+    authorization_id: int | None
+    credential_label: str
+    method: str
+    path: str
+    status: int
+    ip: str | None
+    country: str
+    user_agent: str
+    duration_ms: int
+
+
+def _rows(lines: list[str], country_of) -> list[LogRow]:
     rows = []
     for line in lines:
         try:
             entry = json.loads(line)
+            occurred_at = datetime.fromisoformat(entry["t"])
+            if occurred_at.tzinfo is None:
+                occurred_at = occurred_at.replace(tzinfo=UTC)
+            ip = _valid_ip(entry.get("ip"))
             rows.append(
-                RequestLog(
-                    entry_id=entry.get("u"),
-                    occurred_at=datetime.fromisoformat(entry["t"]),
-                    account_id=entry["a"],
-                    credential_kind=entry["k"],
-                    credential_id=entry["c"],
-                    credential_label=entry.get("l", ""),
-                    method=entry["m"],
-                    path=entry["p"],
-                    status=entry["s"],
-                    ip=entry.get("ip"),
-                    country=country_of(entry.get("ip")),
-                    user_agent=entry.get("ua", ""),
-                    duration_ms=entry.get("d", 0),
+                LogRow(
+                    entry_id=uuid.UUID(entry["u"]) if entry.get("u") else None,
+                    occurred_at=occurred_at,
+                    account_id=int(entry["a"]),
+                    credential_kind=str(entry["k"])[:16],
+                    credential_id=int(entry["c"]),
+                    authorization_id=int(entry["g"]) if entry.get("g") is not None else None,
+                    credential_label=str(entry.get("l") or "")[:200],
+                    method=str(entry["m"])[:10],
+                    path=str(entry["p"])[:500],
+                    status=int(entry["s"]),
+                    ip=ip,
+                    country=country_of(ip),
+                    user_agent=str(entry.get("ua") or "")[:400],
+                    duration_ms=max(0, int(entry.get("d") or 0)),
                 )
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             logger.error("request log: dropping a malformed buffer entry")
     return rows
+
+
+@lru_cache(maxsize=4096)
+def _valid_ip(value) -> str | None:
+    """The address if it is one (a batch with a bad one would be refused whole), else None."""
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _insert(lines: list[str], country_of) -> int:
     rows = _rows(lines, country_of)
     with transaction.atomic():
-        # An entry both spooled and applied by Redis (a write that timed out) arrives twice.
-        RequestLog.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        # The rollups count what this transaction inserted, so a flush that fails counts nothing.
+        rollups.record(_insert_new(rows))
     return len(rows)
+
+
+def _insert_new(rows: list[LogRow]) -> list[LogRow]:
+    """Insert ``rows``; returns those really inserted. An entry both spooled and applied by Redis
+    (a write that timed out) arrives twice: ON CONFLICT DO NOTHING skips it, and RETURNING (on
+    PostgreSQL and SQLite ≥ 3.35 alike) says which entries were new, so rollups count it once."""
+    returned = bulksql.upsert(RequestLog, list(LogRow._fields), rows, returning="entry_id")
+    new_ids = {_as_uuid(value) for value in returned}
+    inserted = []
+    for row in rows:
+        if row.entry_id is None:  # older buffers' rows never conflict: always inserted
+            inserted.append(row)
+        elif row.entry_id in new_ids:
+            new_ids.discard(row.entry_id)  # the same entry twice in one batch was inserted once
+            inserted.append(row)
+    return inserted
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))  # SQLite keeps a UUID as 32 hex characters
 
 
 def flush(*, max_entries: int = 100_000) -> int:

@@ -1,0 +1,78 @@
+"""One set-based INSERT … ON CONFLICT for the flush's big batches, fast on PostgreSQL.
+
+Django's ``bulk_create`` writes one ``%s`` per value: a 2,000-row batch of the request log is a
+28,000-placeholder statement that psycopg re-parses on every call (it only caches short queries),
+which cost more than the insert itself. On PostgreSQL ``upsert`` sends one array per column
+instead, ``INSERT … SELECT * FROM unnest(%s::type[], …)``: a short statement whatever the batch
+size. Elsewhere (SQLite) it writes VALUES lists cut at the backend's parameter limit.
+
+It can also add on conflict (``add=``: ``col = table.col + EXCLUDED.col``, the same syntax on both)
+and return a column of the rows it really inserted (``returning=``, with ON CONFLICT DO NOTHING).
+"""
+
+from django.db import connection
+
+
+def upsert(
+    model,
+    columns: list[str],
+    rows: list[tuple],
+    *,
+    conflict: tuple[str, ...] = (),
+    replace: tuple[str, ...] = (),
+    add: tuple[str, ...] = (),
+    returning: str | None = None,
+) -> list:
+    """INSERT ``rows`` (tuples of Python values in ``columns`` order, attribute names) into
+    ``model``'s table. A row that conflicts (on ``conflict``, else on any unique constraint) is
+    skipped, or updated: ``replace`` columns take the new value, ``add`` columns add it.
+    Returns the ``returning`` column's values of the rows inserted or updated (else [])."""
+    if not rows:
+        return []
+    meta = model._meta
+    fields = [meta.get_field(name) for name in columns]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = ", ".join(quote(f.column) for f in fields)
+    updates = [f"{quote(c)} = EXCLUDED.{quote(c)}" for c in _columns(meta, replace)] + [
+        f"{quote(c)} = {table}.{quote(c)} + EXCLUDED.{quote(c)}" for c in _columns(meta, add)
+    ]
+    if updates:
+        target = ", ".join(quote(c) for c in _columns(meta, conflict))
+        suffix = f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(updates)}"
+    else:
+        suffix = " ON CONFLICT DO NOTHING"
+    if returning:
+        suffix += f" RETURNING {quote(meta.get_field(returning).column)}"
+
+    results = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){suffix}",  # noqa: S608  # nosec B608  # names from model meta, values are bound parameters
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+            if returning:
+                results.extend(value for (value,) in cursor.fetchall())
+            return results
+        placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        size = max(1, connection.ops.bulk_batch_size(fields, rows))
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608  # nosec B608  # names from model meta, values are bound parameters
+                f"{', '.join([placeholder] * len(chunk))}{suffix}",
+                [
+                    field.get_db_prep_save(value, connection)
+                    for row in chunk
+                    for field, value in zip(fields, row, strict=True)
+                ],
+            )
+            if returning:
+                results.extend(value for (value,) in cursor.fetchall())
+    return results
+
+
+def _columns(meta, names) -> list[str]:
+    return [meta.get_field(name).column for name in names]
