@@ -256,9 +256,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "usage.tasks.flush_request_log",
         "schedule": timedelta(seconds=5),
     },
-    # Deletes audit events and request-log rows older than AUDIT_RETENTION_DAYS, in batches.
+    # Deletes audit events and request-log rows older than AUDIT_RETENTION_DAYS: events in batches,
+    # the request log on PostgreSQL by dropping whole monthly partitions (usage/partitions.py).
     "retention-purge-expired": {
         "task": "usage.tasks.purge_expired",
+        "schedule": timedelta(days=1),
+    },
+    # Creates the request log's monthly partitions for this month and the next three (PostgreSQL;
+    # also run after `migrate` and on worker start). Rows of a month without one wait in the
+    # default partition and are moved into it on the next run.
+    "usage-ensure-request-log-partitions": {
+        "task": "usage.tasks.ensure_request_log_partitions",
         "schedule": timedelta(days=1),
     },
     # Flags API keys idle for APIKEY_STALE_DAYS and emails owners (warning, then the reminder).
