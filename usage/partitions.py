@@ -1,4 +1,4 @@
-"""Monthly partitions of the request log on PostgreSQL (migration usage/0003).
+"""Monthly partitions of the request log on PostgreSQL (migration usage/0004).
 
 ``usage_requestlog`` is partitioned by RANGE (occurred_at): one table per calendar month (UTC),
 ``usage_requestlog_pYYYYMM``, and a DEFAULT partition that catches rows of a month nobody created
@@ -98,7 +98,7 @@ def partition_name(start: datetime) -> str:
 
 # --- what exists -----------------------------------------------------------------------------------
 def is_partitioned(using=None) -> bool:
-    """True on PostgreSQL once migration usage/0003 made the request log a partitioned table."""
+    """True on PostgreSQL once migration usage/0004 made the request log a partitioned table."""
     db = using or connection
     if db.vendor != "postgresql":
         return False

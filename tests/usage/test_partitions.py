@@ -1,4 +1,4 @@
-"""The request log's monthly partitions on PostgreSQL (usage/partitions.py, migration 0003)."""
+"""The request log's monthly partitions on PostgreSQL (usage/partitions.py, migration 0004)."""
 
 import json
 import threading
@@ -23,7 +23,7 @@ from usage.tasks import purge_expired
 
 postgres = pytest.mark.postgres  # the others run on SQLite too (the embedded default)
 
-PARTITIONING = ("usage", "0003_requestlog_partitioned")
+PARTITIONING = ("usage", "0004_requestlog_partitioned")
 
 
 def row(account, at, **fields):
@@ -144,7 +144,7 @@ def test_migration_partitions_a_table_with_rows_and_back(kept_partitions, accoun
 def test_the_migration_does_nothing_on_sqlite():
     from importlib import import_module
 
-    migration = import_module("usage.migrations.0003_requestlog_partitioned")
+    migration = import_module("usage.migrations.0004_requestlog_partitioned")
 
     class NoCursor:
         vendor = "sqlite"

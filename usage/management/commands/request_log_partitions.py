@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if not partitions.is_partitioned():
             raise CommandError(
                 "The request log is not partitioned here (SQLite, or PostgreSQL before "
-                "migration usage 0003): retention deletes its rows in batches."
+                "migration usage 0004): retention deletes its rows in batches."
             )
         if months_ahead < 0:
             raise CommandError("--months-ahead must be 0 or more.")

@@ -187,7 +187,7 @@ def unpartition(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("usage", "0002_requestlog_entry_id"),
+        ("usage", "0003_rollups"),
     ]
 
     operations = [
