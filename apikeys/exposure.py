@@ -1,5 +1,6 @@
-"""Exposure review of one API key: its requests in a time window, and the incident-response steps
-of the documentation (revoke, replace with the same scopes, review the window)."""
+"""Exposure review of one API key: its requests in a time window, narrowed by the request search's
+filters (``usage.search``), and the incident-response steps of the documentation (revoke, replace
+with the same scopes, review the window)."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -7,55 +8,27 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Max, Min, Q
 from django.urls import reverse
-from django.utils import timezone
 
 from apikeys.models import Status
-from audit.filters import TimeWindowForm
 from statuspool import timefmt
 from usage.models import RequestLog
+from usage.search import RequestSearchForm
 
-INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 
+class ExposureSearchForm(RequestSearchForm):
+    """The request search (``usage.search``) of one key; with no window chosen, its exposure:
+    creation → revocation for a revoked key, creation → now else."""
 
-class ExposureWindowForm(TimeWindowForm):
-    def __init__(self, data, *, key):
+    def __init__(self, data, *, key, now=None):
         self.key = key
-        super().__init__(data)
-        since, until = self.default_window()
-        # What the inputs show before the admin picks a window: minutes, widened outwards so
-        # that submitting them unchanged never drops a request at either end.
-        # In the viewer's zone, like every other time on the page (the labels name it).
-        zone = timezone.get_current_timezone()
-        self.display_since = since.astimezone(zone).strftime(INPUT_FORMAT)
-        self.display_until = ""
-        if until is not None:
-            ceiling = until.astimezone(zone) + timedelta(minutes=1)
-            self.display_until = ceiling.strftime(INPUT_FORMAT)
+        super().__init__(data, default_window=exposure_window(key), now=now)
 
-    def default_window(self):
-        """Creation → revocation for a revoked key (its whole exposure), creation → now else."""
-        if self.key.status == Status.REVOKED and self.key.revoked_at:
-            # Inclusive of a request authenticated in the very microsecond of the revocation.
-            return self.key.created_at, self.key.revoked_at + timedelta(microseconds=1)
-        return self.key.created_at, None
 
-    def clean(self):
-        cleaned = super().clean()
-        since, until = self.window() if not self.errors else (None, None)
-        if since and until and since >= until:
-            self.add_error("until", "The end of the window must be after its start.")
-        return cleaned
-
-    def window(self):
-        default_since, default_until = self.default_window()
-        return (
-            self.cleaned_data.get("since") or default_since,
-            self.cleaned_data.get("until") or default_until,
-        )
-
-    @property
-    def is_default(self) -> bool:
-        return not (self.data.get("since") or self.data.get("until"))
+def exposure_window(key):
+    if key.status == Status.REVOKED and key.revoked_at:
+        # Inclusive of a request authenticated in the very microsecond of the revocation.
+        return key.created_at, key.revoked_at + timedelta(microseconds=1)
+    return key.created_at, None
 
 
 SUMMARY_CAP = 50_000
@@ -143,8 +116,8 @@ def incident_steps(key) -> list[Step]:
         )
     review = Step(
         "Review the exposure window",
-        "Every request made with this key in the window is listed below; export them as CSV, "
-        "and check the audit log for what was done with the key.",
+        "Every request made with this key in the window is listed below; filter them, export "
+        "them as CSV or JSON Lines, and check the audit log for what was done with the key.",
         url=reverse("audit:log") + f"?key={key.public_id}",
         link_text="Audit log for this key",
     )

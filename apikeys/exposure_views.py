@@ -1,4 +1,5 @@
-"""The exposure review of one API key: "Requests made with this key" and their CSV export.
+"""The exposure review of one API key: "Requests made with this key", searched with the request
+search's filters (``usage.search``), and their CSV / JSON Lines export.
 
 Mounted at /settings/audit-log/requests/ (beside the Audit Log, where incident response starts), but
 it is a page about a key, so it lives with the key pages.
@@ -11,17 +12,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from apikeys.exposure import ExposureWindowForm, exposure_summary, incident_steps
+from apikeys.exposure import ExposureSearchForm, exposure_summary, incident_steps
 from apikeys.models import ApiKey, Status
-from audit import keyset
-from audit.export import REQUEST_COLUMNS, csv_lines, request_record
 from audit.filters import parse_public_id
-from audit.views import csv_response, whole_key_in_url, without_secret
+from audit.views import whole_key_in_url, without_secret
 from statuspool.accounts.decorators import team_admin_required
+from usage import export
 from usage.models import RequestLog
+from usage.search import filtered, search_page
 
 
 def _key_or_404(request) -> ApiKey:
@@ -39,14 +39,13 @@ def _key_or_404(request) -> ApiKey:
     return key
 
 
-def _key_window(request):
-    """(key, window form, requests in the window or None when the window is invalid)."""
+def _key_search(request):
+    """(key, search form, matching requests or None when the filters are invalid)."""
     key = _key_or_404(request)
-    form = ExposureWindowForm(request.GET, key=key)
+    form = ExposureSearchForm(request.GET, key=key)
     if not form.is_valid():
         return key, form, None
-    since, until = form.window()
-    return key, form, RequestLog.objects.for_api_key(key).between(since, until)
+    return key, form, filtered(RequestLog.objects.for_api_key(key), form.cleaned_data)
 
 
 @require_GET
@@ -55,14 +54,16 @@ def _key_window(request):
 def key_requests(request):
     if whole_key_in_url(request):
         return without_secret(request)
-    key, form, requests = _key_window(request)
+    key, form, requests = _key_search(request)
     page = summary = None
     if requests is not None:
-        page = keyset.paginate(
-            requests, before=request.GET.get("before"), after=request.GET.get("after")
+        page = search_page(
+            requests,
+            scope=f"api_key:{key.pk}",
+            before=request.GET.get("before"),
+            after=request.GET.get("after"),
         )
         summary = exposure_summary(requests)
-    window = {name: request.GET[name] for name in ("since", "until") if request.GET.get(name)}
     return render(
         request,
         "apikeys/key_requests.html",
@@ -73,7 +74,8 @@ def key_requests(request):
             "summary": summary,
             "steps": incident_steps(key),
             "is_revoked": key.status == Status.REVOKED,
-            "window_query": urlencode({"key": key.public_id, **window}),
+            "filter_query": urlencode({"key": key.public_id, **form.query()}),
+            "export_limit": f"{export.EXPORT_LIMIT:,} rows",
         },
     )
 
@@ -81,13 +83,11 @@ def key_requests(request):
 @require_GET
 @login_required
 @team_admin_required
-def key_requests_export(request):
-    key, form, requests = _key_window(request)
+def key_requests_export(request, fmt):
+    if whole_key_in_url(request):
+        return without_secret(request)
+    key, form, requests = _key_search(request)
     if requests is None:
-        messages.error(request, "Fix the time window before exporting.")
+        messages.error(request, "Fix the filters before exporting.")
         return redirect(f"{reverse('apikeys_requests:requests')}?{request.GET.urlencode()}")
-    rows = requests.order_by("-occurred_at", "-id").iterator(chunk_size=2000)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    return csv_response(
-        csv_lines(rows, REQUEST_COLUMNS, request_record), f"requests-{key.public_id}-{stamp}.csv"
-    )
+    return export.export_response(requests, fmt, name=f"requests-{key.public_id}")

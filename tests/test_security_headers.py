@@ -210,7 +210,11 @@ def test_the_walk_covers_every_settings_screen():
         "oauthapps:connected_revoke",
         "accounts:time_zone",
     }
-    downloads = {"audit:export", "apikeys_requests:requests_export"}
+    downloads = {
+        "audit:export",
+        "apikeys_requests:requests_export",
+        "apikeys_requests:requests_export_jsonl",
+    }
     elsewhere = {"accounts:twofactor_enroll"}  # test_two_factor_enrollment
     missing = []
     for namespace, (_prefix, resolver) in get_resolver().namespace_dict.items():

@@ -18,7 +18,9 @@ class UsageConfig(AppConfig):
 
     def ready(self):
         from statuspool.api.signals import api_request_finished
-        from usage import lastused, requestlog, tasks  # noqa: F401  (tasks: registers them)
+        from usage import ipnetworks, lastused, requestlog, tasks  # noqa: F401  (tasks: registers them)
+
+        ipnetworks.install()  # the SQLite function behind ip__in_network
 
         # The request log first: its entry leads the request's one Redis round trip.
         api_request_finished.connect(

@@ -7,6 +7,8 @@ The rollups (per credential and hour, and per day) are written by the request lo
 
 from django.db import models
 
+from usage.ipnetworks import InNetwork
+
 
 class RequestLogQuerySet(models.QuerySet):
     def for_account(self, account):
@@ -206,3 +208,7 @@ class HourlyClient(models.Model):
 
     def __str__(self):
         return f"{self.start:%Y-%m-%d %H:%M} {self.ip or 'other'} {self.country} {self.requests}"
+
+
+# ``RequestLog.objects.filter(ip__in_network="203.0.113.0/24")`` (usage.search's address filter).
+RequestLog._meta.get_field("ip").register_lookup(InNetwork)

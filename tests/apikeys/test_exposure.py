@@ -276,3 +276,20 @@ def test_the_replacement_link_works_at_the_key_limit(client, alice, account_a, m
     keys[0].refresh_from_db()
     assert keys[0].status == Status.REVOKED
     assert ApiKey.objects.for_account(account_a).counting_toward_limit().count() == 4
+
+
+def test_the_exposure_review_narrows_its_window_with_the_request_search(client, alice, revoked_key):
+    """Issue 13 item 4: the same filters as the request search, inside the exposure window."""
+    write = logged(revoked_key, CREATED + timedelta(days=1), method="POST", status=201)
+    logged(revoked_key, CREATED + timedelta(days=2), method="GET", status=200)
+    refused = logged(revoked_key, CREATED + timedelta(days=3), method="POST", status=403)
+    logged(revoked_key, REVOKED + timedelta(hours=1), method="POST", status=201)  # after
+    login(client, alice)
+    response = client.get(URL, {"key": revoked_key.public_id, "method": "POST"})
+    assert rows(response) == [refused.id, write.id]
+    summary = response.context["summary"]
+    assert (summary["count"], summary["writes"], summary["errors"]) == (2, 2, 1)
+    assert "creation to revocation" in response.content.decode()
+    exported = client.get(EXPORT, {"key": revoked_key.public_id, "method": "POST", "status": "2xx"})
+    lines = list(csv.DictReader(io.StringIO(b"".join(exported.streaming_content).decode())))
+    assert [(row["method"], row["status"]) for row in lines] == [("POST", "201")]

@@ -133,6 +133,7 @@ NOT_PAGES: dict[str, str] = {
     "oauthapps:connected_revoke": "POST only",
     "audit:export": "CSV download",
     "apikeys_requests:requests_export": "CSV download",
+    "apikeys_requests:requests_export_jsonl": "JSON Lines download",
     "oauth2_provider:token": "OAuth endpoint (JSON)",
     "oauth2_provider:revoke-token": "OAuth endpoint (JSON)",
     "oauth2_provider:introspect": "OAuth endpoint (JSON)",
