@@ -42,7 +42,6 @@ class RequestSearchForm(TimeWindowForm):
         required=False,
         label="Time window",
         choices=[("", "From / To"), *((value, label) for value, (label, _) in PRESETS.items())],
-        help_text="A preset counts back from now and leaves From / To aside.",
     )
     status = forms.CharField(
         required=False,

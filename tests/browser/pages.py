@@ -118,7 +118,16 @@ PAGES: dict[str, list[Visit]] = {
     ],
     "audit:log": [Visit("audit-log")],
     "apikeys_requests:requests": [
-        Visit("audit-key-requests", query=lambda s: f"key={s.key.public_id}")
+        Visit("audit-key-requests", query=lambda s: f"key={s.key.public_id}"),
+        # The request search: filtered (a class, an IPv6 network), and typed input it refuses.
+        Visit(
+            "audit-key-requests-filtered",
+            query=lambda s: f"key={s.key.public_id}&window=7d&status=429&ip=2001:db8::/32",
+        ),
+        Visit(
+            "audit-key-requests-invalid",
+            query=lambda s: f"key={s.key.public_id}&status=abc&ip=300.1.1.1&country=Atlantis",
+        ),
     ],
     "api-docs": [Visit("api-docs", user=None)],
 }
