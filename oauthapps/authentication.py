@@ -1,23 +1,33 @@
 """/v2 authentication for OAuth access tokens (``sp_oat_…``): the same ``Credential`` as an API key.
 
-One indexed query per request, by the token's SHA-256 checksum, joined with its grant, account,
-application and the user's *current* membership role. Nothing is cached, so a token stops working
-on the very next request when its grant is revoked, the user leaves the account, or the user's
-role no longer allows a scope (the scope is dropped from the credential).
+Order, as for API keys (apikeys.authentication):
+1. shape and checksum (no cache, no database): a typo or a guessed string stops here;
+2. the shared cache, keyed by the token's SHA-256 (``oauthapps.authcache``, which lists every
+   change that invalidates an entry: revocation, rotation, role change, membership removal, plan
+   change, deactivation, application deletion …);
+3. on a miss, one lean query (``oauthapps.token_lookup``): the token joined with its grant,
+   account, application name and the user's *current* membership role, plain values only.
+The scopes are the token's, cut down to what the user's role allows now. The clock, not the
+cache, decides expiry: a cached token past its ``expires`` is refused.
 
 A DPoP-bound token (RFC 9449, ``AccessToken.jkt``) is accepted only as ``Authorization: DPoP …``
 with a ``DPoP`` proof signed by the bound key for this method and URL whose ``ath`` is the
 token's hash; presented as Bearer, without a proof or with another key it is refused with
-``WWW-Authenticate: DPoP error="invalid_dpop_proof"``. The proof check queries nothing (the key
-thumbprint comes with the token row, the jti goes to the shared cache).
+``WWW-Authenticate: DPoP error="invalid_dpop_proof"``. The proof is checked on every request,
+cached or not, and queries nothing (the thumbprint is in the entry, the jti goes to the shared
+cache).
 """
 
-from oauthapps import dpop, token_format
-from oauthapps.models import AccessToken
+from datetime import datetime
+
+from django.utils import timezone
+
+from oauthapps import authcache, dpop, token_format
 from oauthapps.scopes import scopes_for_role
-from oauthapps.token_lookup import active_access_token
+from oauthapps.token_lookup import live_access_token
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
+from statuspool.scopes import order_scopes
 
 
 class InvalidDPoPProof(InvalidToken):
@@ -31,9 +41,9 @@ class InvalidDPoPProof(InvalidToken):
         }
 
 
-def _check_dpop(token: AccessToken, raw: str, request) -> None:
+def _check_dpop(jkt: str, raw: str, request) -> None:
     scheme = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0].lower()
-    if not token.jkt:
+    if not jkt:
         if scheme == "dpop":
             raise InvalidToken("This access token is not DPoP-bound: use the Bearer scheme.")
         return
@@ -48,34 +58,59 @@ def _check_dpop(token: AccessToken, raw: str, request) -> None:
         )
     except dpop.DPoPError as exc:
         raise InvalidDPoPProof(str(exc)) from exc
-    if proof.jkt != token.jkt:
+    if proof.jkt != jkt:
         raise InvalidDPoPProof("The DPoP proof is signed with another key than the token's.")
+
+
+def _entry(row: dict) -> dict:
+    """What the cache keeps: JSON-serialisable plain values, what a ``Credential`` needs."""
+    allowed = set(row["scope"].split()) & scopes_for_role(row["role"])
+    return {
+        "id": row["id"],
+        "account_id": row["authorization__account_id"],
+        "plan": row["authorization__account__plan"],
+        "scopes": order_scopes(allowed),
+        "application_id": row["application_id"],
+        "label": row["application__name"],
+        "expires_at": row["expires"].isoformat(),
+        "user_id": row["user_id"],
+        "authorization_id": row["authorization_id"],
+        "jkt": row["jkt"],
+    }
+
+
+def _credential(entry: dict) -> Credential:
+    return Credential(
+        kind=CredentialKind.OAUTH_TOKEN,
+        id=entry["id"],
+        account_id=entry["account_id"],
+        plan=entry["plan"],
+        scopes=frozenset(entry["scopes"]),
+        # SPEC: OAuth tokens are limited per authorization of an application in an account, so
+        # two people approving the same app for one team share one bucket.
+        rate_limit_identity=f"oauth:{entry['application_id']}:{entry['account_id']}",
+        label=entry["label"],
+        expires_at=entry["expires_at"],
+        user_id=entry["user_id"],
+        authorization_id=entry["authorization_id"],
+    )
 
 
 def authenticate_access_token(raw: str, request) -> Credential:
     if not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
         raise InvalidToken()  # a typo or a random string: refused without touching the database
-    token = active_access_token(raw)
-    if token is None:
+    checksum = token_format.token_checksum(raw)
+    entry, generation = authcache.lookup(checksum)
+    if entry is None:
+        row = live_access_token(checksum)
+        if row is None:
+            raise InvalidToken()
+        entry = _entry(row)
+        authcache.store(checksum, entry, generation)
+    if datetime.fromisoformat(entry["expires_at"]) <= timezone.now():
         raise InvalidToken()
-    _check_dpop(token, raw, request)
-    authorization = token.authorization
-    account = authorization.account
-    scopes = frozenset(token.scope.split()) & scopes_for_role(token.role)
-    return Credential(
-        kind=CredentialKind.OAUTH_TOKEN,
-        id=token.pk,
-        account_id=account.pk,
-        plan=account.plan,
-        scopes=scopes,
-        # SPEC: OAuth tokens are limited per authorization of an application in an account, so
-        # two people approving the same app for one team share one bucket.
-        rate_limit_identity=f"oauth:{token.application_id}:{account.pk}",
-        label=token.application.name,
-        expires_at=token.expires.isoformat(),
-        user_id=token.user_id,
-        authorization_id=authorization.pk,
-    )
+    _check_dpop(entry["jkt"], raw, request)
+    return _credential(entry)
 
 
 authenticate_access_token.accepts_dpop = True

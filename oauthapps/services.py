@@ -16,7 +16,7 @@ from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
 
 from audit.services import Actor, record
-from oauthapps import device
+from oauthapps import authcache, device
 from oauthapps.models import (
     AccessToken,
     Application,
@@ -132,6 +132,8 @@ def application_update(
         )
         after = _application_details(application) | {"description": description}
         changed = {field: after[field] for field in after if after[field] != before[field]}
+        if "name" in changed:  # the label cached credentials carry into logs and audit events
+            authcache.invalidate_live_tokens(application=application)
         record(
             action="oauth.application_updated",
             actor=actor,

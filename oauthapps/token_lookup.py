@@ -1,41 +1,49 @@
-"""Which access token a raw value is, and the grant user's current role: shared by /v2
+"""Which live access token a checksum is, and the grant user's current role: shared by /v2
 authentication (oauthapps.authentication) and the authorization server's validator, which must
-not depend on each other."""
+not depend on each other.
 
-from django.db.models import OuterRef, Subquery
+One query, plain values only: the token joined with its grant, account, application name, user
+and the user's membership of the grant's account (a join, not a correlated subquery, so a token
+whose user left the account has no row). Never the client-secret digest or a password hash.
+"""
+
+from django.db.models import F
 from django.utils import timezone
 
-from oauthapps import token_format
 from oauthapps.models import AccessToken
 from statuspool.accounts.models import Membership
 
+# What a /v2 credential is made of (oauthapps.authentication).
+CREDENTIAL_FIELDS = (
+    "id",
+    "user_id",
+    "application_id",
+    "application__name",
+    "scope",
+    "expires",
+    "jkt",
+    "authorization_id",
+    "authorization__account_id",
+    "authorization__account__plan",
+)
+# The grant user's membership of the grant's account, reached through the account.
+_MEMBERSHIP = "authorization__account__memberships"
 
-def _role_of_grant_user():
-    return Subquery(
-        Membership.objects.filter(
-            user_id=OuterRef("authorization__user_id"),
-            account_id=OuterRef("authorization__account_id"),
-        ).values("role")[:1]
-    )
 
-
-def active_access_token(raw: str) -> AccessToken | None:
-    """The live token for ``raw`` with ``.role`` annotated, or None (unknown, expired, revoked,
-    user inactive or no longer a member of the grant's account)."""
-    token = (
-        AccessToken.objects.select_related("authorization__account", "application", "user")
-        .annotate(role=_role_of_grant_user())
-        .filter(
-            token_checksum=token_format.token_checksum(raw),
+def live_access_token(checksum: str, *extra_fields: str) -> dict | None:
+    """The live token with this checksum as ``CREDENTIAL_FIELDS`` + ``extra_fields`` + ``role``,
+    or None (unknown, expired, grant revoked, user inactive or no longer a member)."""
+    return (
+        AccessToken.objects.filter(
+            token_checksum=checksum,
             expires__gt=timezone.now(),
             authorization__revoked_at__isnull=True,
             user__is_active=True,
+            **{f"{_MEMBERSHIP}__user_id": F("authorization__user_id")},
         )
+        .values(*CREDENTIAL_FIELDS, *extra_fields, role=F(f"{_MEMBERSHIP}__role"))
         .first()
     )
-    if token is None or token.role is None:
-        return None
-    return token
 
 
 def current_role(authorization) -> str | None:

@@ -37,7 +37,7 @@ from oauthapps import device, services, token_format
 from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
 from oauthapps.models import AccessToken, Authorization, Grant, RefreshToken
 from oauthapps.scopes import scopes_for_role
-from oauthapps.token_lookup import active_access_token, current_role
+from oauthapps.token_lookup import current_role, live_access_token
 from statuspool.client_ip import client_ip
 from statuspool.scopes import order_scopes
 
@@ -114,6 +114,30 @@ def _live_tokens(token: str, client) -> list[tuple[str, object]]:
         )
     ]
     return found
+
+
+# What an access token's introspection says beyond the credential fields (token_lookup).
+_INTROSPECTED = (
+    "created",
+    "application__client_id",
+    "user__email",
+    "authorization__account__name",
+)
+
+
+def _access_token_claims(found: dict) -> dict:
+    allowed = set(found["scope"].split()) & scopes_for_role(found["role"])
+    return {
+        "scope": " ".join(order_scopes(allowed)),
+        "client_id": found["application__client_id"],
+        "username": found["user__email"],
+        "sub": str(found["user_id"]),
+        "token_type": "Bearer",  # nosec B105  # a token type name, not a secret
+        "exp": calendar.timegm(found["expires"].utctimetuple()),
+        "iat": calendar.timegm(found["created"].utctimetuple()),
+        "account_id": found["authorization__account_id"],
+        "account_name": found["authorization__account__name"],
+    }
 
 
 class StatusPoolValidator(OAuth2Validator):
@@ -298,15 +322,12 @@ class StatusPoolValidator(OAuth2Validator):
     # --- introspection (RFC 7662) ----------------------------------------------------------------
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
         if token_format.is_well_formed(token, token_format.ACCESS_PREFIX):
-            found = active_access_token(token)
-            if found is None or found.application_id != request.client.pk:
+            found = live_access_token(token_format.token_checksum(token), *_INTROSPECTED)
+            if found is None or found["application_id"] != request.client.pk:
                 return None
-            allowed = set(found.scope.split()) & scopes_for_role(found.role)
-            claims = self._claims(
-                found, found.authorization, allowed, "access_token", found.expires
-            )
-            if found.jkt:
-                claims |= {"token_type": "DPoP", "cnf": {"jkt": found.jkt}}  # nosec B105  # a token type name, not a secret
+            claims = _access_token_claims(found)
+            if found["jkt"]:
+                claims |= {"token_type": "DPoP", "cnf": {"jkt": found["jkt"]}}  # nosec B105  # a token type name, not a secret
             return claims
         if token_format.is_well_formed(token, token_format.REFRESH_PREFIX):
             refresh = (

@@ -42,13 +42,14 @@ def bob_token(account_a, alice, bob):
 
 # --- Role change ------------------------------------------------------------------------------------
 def test_owner_demotes_an_admin_with_sudo_and_their_oauth_grant_ends(
-    client, account_a, alice, bob, bob_token
+    client, account_a, alice, bob, bob_token, django_capture_on_commit_callbacks
 ):
-    assert client.get(V2, **_bearer(bob_token)).status_code == 200
+    assert client.get(V2, **_bearer(bob_token)).status_code == 200  # now cached
     login(client, alice)
-    response = client.post(
-        f"/settings/team/members/{bob.memberships.get().pk}/role/", _sudo(alice, role="member")
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the demotion commits
+        response = client.post(
+            f"/settings/team/members/{bob.memberships.get().pk}/role/", _sudo(alice, role="member")
+        )
     assert response.status_code == 302
     assert Membership.objects.get(user=bob).role == Role.MEMBER
     assert not Authorization.objects.active().filter(user=bob).exists()

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from oauthapps.authentication import authenticate_access_token
+from oauthapps.authentication import InvalidDPoPProof, authenticate_access_token
 from oauthapps.models import AccessToken, RefreshToken
 from tests.conftest import login
 from tests.oauthapps.device_helpers import DEVICE_GRANT, allow_next_poll, approve, start
@@ -238,17 +238,24 @@ def test_public_client_refresh_token_is_bound_to_the_key(
 
 
 def test_dpop_check_adds_no_query(app, bob, account_a, client, secret, django_assert_num_queries):
+    """The thumbprint comes with the cached credential; the proof is checked on every request."""
     from django.test import RequestFactory
 
     key = ec_key()
     access = _bound_token(client, app, secret, key)["access_token"]
-    request = RequestFactory().get(
-        "/v2/monitors",
-        HTTP_AUTHORIZATION=f"DPoP {access}",
-        HTTP_DPOP=proof(key, "GET", MONITORS_URL, access_token=access),
-    )
-    with django_assert_num_queries(1):
-        authenticate_access_token(access, request)
+
+    def request(signed_by):
+        return RequestFactory().get(
+            "/v2/monitors",
+            HTTP_AUTHORIZATION=f"DPoP {access}",
+            HTTP_DPOP=proof(signed_by, "GET", MONITORS_URL, access_token=access),
+        )
+
+    authenticate_access_token(access, request(key))  # a miss: the token row, now cached
+    with django_assert_num_queries(0):
+        authenticate_access_token(access, request(key))
+    with django_assert_num_queries(0), pytest.raises(InvalidDPoPProof):
+        authenticate_access_token(access, request(ec_key()))  # a hit still needs the bound key
 
 
 def test_replays_are_still_refused_in_process_when_redis_is_down(settings, caplog):

@@ -77,10 +77,13 @@ def test_redirect_uri_must_match_the_authorization_request(client, app, secret, 
     assert not AccessToken.objects.exists()
 
 
-def test_code_replay_fails_and_revokes_the_first_tokens(client, app, secret, code):
+def test_code_replay_fails_and_revokes_the_first_tokens(
+    client, app, secret, code, django_capture_on_commit_callbacks
+):
     first = exchange_code(client, app, secret, *code).json()
-    assert _v2(client, first["access_token"]).status_code == 200
-    replay = exchange_code(client, app, secret, *code)
+    assert _v2(client, first["access_token"]).status_code == 200  # now cached
+    with django_capture_on_commit_callbacks(execute=True):  # the token response commits
+        replay = exchange_code(client, app, secret, *code)
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
     assert _v2(client, first["access_token"]).status_code == 401
@@ -157,9 +160,13 @@ def test_other_grant_types_are_refused(client, app, secret, data):
     assert not AccessToken.objects.exists()
 
 
-def test_refresh_rotates_and_the_old_refresh_token_is_refused(client, app, secret, code):
+def test_refresh_rotates_and_the_old_refresh_token_is_refused(
+    client, app, secret, code, django_capture_on_commit_callbacks
+):
     first = exchange_code(client, app, secret, *code).json()
-    second = refresh(client, app, secret, first["refresh_token"])
+    assert _v2(client, first["access_token"]).status_code == 200  # now cached
+    with django_capture_on_commit_callbacks(execute=True):  # the token response commits
+        second = refresh(client, app, secret, first["refresh_token"])
     assert second.status_code == 200, second.content
     second = second.json()
     assert second["refresh_token"] != first["refresh_token"]
@@ -172,14 +179,15 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(client, app, secre
 
 
 def test_refresh_reuse_revokes_the_whole_family_and_is_audited(
-    client, app, secret, code, account_a
+    client, app, secret, code, account_a, django_capture_on_commit_callbacks
 ):
     first = exchange_code(client, app, secret, *code).json()
     second = refresh(client, app, secret, first["refresh_token"]).json()
     third = refresh(client, app, secret, second["refresh_token"]).json()
-    assert _v2(client, third["access_token"]).status_code == 200
+    assert _v2(client, third["access_token"]).status_code == 200  # now cached
     # The first refresh token was copied: the thief presents it again.
-    assert refresh(client, app, secret, first["refresh_token"]).status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):  # the token response commits
+        assert refresh(client, app, secret, first["refresh_token"]).status_code == 400
     assert _v2(client, third["access_token"]).status_code == 401
     assert refresh(client, app, secret, third["refresh_token"]).status_code == 400
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
