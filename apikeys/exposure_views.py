@@ -21,7 +21,7 @@ from audit.views import whole_key_in_url, without_secret
 from statuspool.accounts.decorators import team_admin_required
 from usage import export
 from usage.models import RequestLog
-from usage.search import filtered, search_page
+from usage.search import in_window, matching, search_page
 
 
 def _key_or_404(request) -> ApiKey:
@@ -40,12 +40,13 @@ def _key_or_404(request) -> ApiKey:
 
 
 def _key_search(request):
-    """(key, search form, matching requests or None when the filters are invalid)."""
+    """(key, search form, its requests in the search's window or None when the filters are
+    invalid); ``matching(window, form.cleaned_data)`` are the requests found."""
     key = _key_or_404(request)
     form = ExposureSearchForm(request.GET, key=key)
     if not form.is_valid():
         return key, form, None
-    return key, form, filtered(RequestLog.objects.for_api_key(key), form.cleaned_data)
+    return key, form, in_window(RequestLog.objects.for_api_key(key), form.cleaned_data)
 
 
 @require_GET
@@ -54,16 +55,16 @@ def _key_search(request):
 def key_requests(request):
     if whole_key_in_url(request):
         return without_secret(request)
-    key, form, requests = _key_search(request)
+    key, form, window = _key_search(request)
     page = summary = None
-    if requests is not None:
+    if window is not None:
         page = search_page(
-            requests,
+            matching(window, form.cleaned_data),
             scope=f"api_key:{key.pk}",
             before=request.GET.get("before"),
             after=request.GET.get("after"),
         )
-        summary = exposure_summary(requests)
+        summary = exposure_summary(window, form.cleaned_data)
     return render(
         request,
         "apikeys/key_requests.html",
@@ -86,8 +87,9 @@ def key_requests(request):
 def key_requests_export(request, fmt):
     if whole_key_in_url(request):
         return without_secret(request)
-    key, form, requests = _key_search(request)
-    if requests is None:
+    key, form, window = _key_search(request)
+    if window is None:
         messages.error(request, "Fix the filters before exporting.")
         return redirect(f"{reverse('apikeys_requests:requests')}?{request.GET.urlencode()}")
+    requests = matching(window, form.cleaned_data)
     return export.export_response(requests, fmt, name=f"requests-{key.public_id}")

@@ -5,7 +5,8 @@ their CSV/JSONL exports, so a download has exactly the rows the page shows.
 ``RequestSearchForm`` reads a GET query (a shareable URL): a time window (a preset relative to now,
 or From/To in the viewer's time zone), a status (a class or an exact code), the method, a path
 prefix, the client address (an address or a CIDR network, v4 or v6) and the country.
-``filtered(queryset, form.cleaned_data)`` narrows a queryset of request-log rows;
+``filtered(queryset, form.cleaned_data)`` narrows a queryset of request-log rows (``in_window``
+then ``matching``, for callers that need the window alone);
 ``search_page`` pages through them by keyset with cursors signed for the credential.
 """
 
@@ -196,13 +197,18 @@ def status_condition(status: str) -> Q:
     return Q(status=int(status))
 
 
-def filtered(queryset, cleaned_data: dict):
-    """Narrow request-log rows by a valid ``RequestSearchForm``'s ``cleaned_data``."""
+def in_window(queryset, cleaned_data: dict):
+    """Only the time window of a valid ``RequestSearchForm``'s ``cleaned_data``."""
     since, until = cleaned_data.get("since"), cleaned_data.get("until")
     if since:
         queryset = queryset.filter(occurred_at__gte=since)
     if until:
         queryset = queryset.filter(occurred_at__lt=until)
+    return queryset
+
+
+def matching(queryset, cleaned_data: dict):
+    """Every filter but the time window."""
     if cleaned_data.get("status"):
         queryset = queryset.filter(status_condition(cleaned_data["status"]))
     if cleaned_data.get("method"):
@@ -216,6 +222,11 @@ def filtered(queryset, cleaned_data: dict):
     if cleaned_data.get("country"):
         queryset = queryset.filter(country=cleaned_data["country"])
     return queryset
+
+
+def filtered(queryset, cleaned_data: dict):
+    """Narrow request-log rows by a valid ``RequestSearchForm``'s ``cleaned_data``."""
+    return matching(in_window(queryset, cleaned_data), cleaned_data)
 
 
 # --- pages ---------------------------------------------------------------------------------------

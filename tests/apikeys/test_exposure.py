@@ -293,3 +293,21 @@ def test_the_exposure_review_narrows_its_window_with_the_request_search(client, 
     exported = client.get(EXPORT, {"key": revoked_key.public_id, "method": "POST", "status": "2xx"})
     lines = list(csv.DictReader(io.StringIO(b"".join(exported.streaming_content).decode())))
     assert [(row["method"], row["status"]) for row in lines] == [("POST", "201")]
+
+
+def test_filtered_totals_of_a_busy_key_cover_the_windows_newest_requests(
+    client, alice, revoked_key, monkeypatch
+):
+    """The totals read at most SUMMARY_CAP requests of the window, filters or not: a filter that
+    matches few rows must not make them read the whole window."""
+    from apikeys import exposure
+
+    monkeypatch.setattr(exposure, "SUMMARY_CAP", 3)
+    for hours, status in enumerate([500, 500, 500, 200, 500]):  # oldest first
+        logged(revoked_key, CREATED + timedelta(hours=hours + 1), status=status)
+    login(client, alice)
+    response = client.get(URL, {"key": revoked_key.public_id, "status": "5xx"})
+    summary = response.context["summary"]
+    assert summary["capped"] and summary["count"] == 2  # the 500s among the newest 3
+    assert len(rows(response)) == 4  # the list has every match
+    assert "(those of them that match the filters)" in response.content.decode()

@@ -311,3 +311,16 @@ def test_the_filters_are_a_shareable_get_url_kept_by_the_links(admin, key):
         assert query == {"key": [key.public_id], "status": ["404"], "ip": ["198.51.100.0/24"]}
     older = re.search(r'href="\?([^"]+)" rel="next"', html).group(1).replace("&amp;", "&")
     assert parse_qs(older)["status"] == ["404"] and "before" in parse_qs(older)
+
+
+def test_a_page_costs_the_same_queries_however_many_rows_match(admin, key):
+    def queries_for_page():
+        with CaptureQueriesContext(connection) as queries:
+            assert search(admin, key, status="2xx").status_code == 200
+        return len(queries)
+
+    logged(key)
+    few = queries_for_page()
+    for n in range(80):
+        logged(key, NOW - timedelta(seconds=n))
+    assert queries_for_page() == few
