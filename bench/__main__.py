@@ -6,7 +6,13 @@ Needs the real services: DATABASE_URL (PostgreSQL) and REDIS_URL, as in producti
 import importlib
 import sys
 
-BENCHMARKS = ["bench.peers", "bench.pipeline", "bench.oauth_dpop", "bench.audit_log"]
+BENCHMARKS = [
+    "bench.peers",
+    "bench.pipeline",
+    "bench.oauth_dpop",
+    "bench.audit_log",
+    "bench.request_log",
+]
 
 
 def main(argv: list[str]) -> int:

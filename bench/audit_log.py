@@ -10,14 +10,13 @@ statuspool_bench) on that server, created on first use and reused while it still
 import base64
 import json
 import os
-import shutil
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from bench.pipeline import Environment
+from bench.kept_database import kept_database
 
 EVENTS = 1_000_000
 RUNS = 50
@@ -48,59 +47,6 @@ SPAN = timedelta(days=360)
 def _refuse(message: str) -> int:
     print(f"audit_log benchmark: {message}", file=sys.stderr)
     return 2
-
-
-def _server_params():
-    import dj_database_url
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return None
-    return dj_database_url.parse(url)
-
-
-def _ensure_database(params, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(
-        host=params["HOST"] or None,
-        port=params["PORT"] or None,
-        user=params["USER"] or None,
-        password=params["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def _point_django_at(name: str):
-    """Use the benchmark database, whether or not Django was set up by another benchmark;
-    returns what puts the previous database back."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspool.settings")
-    import django
-    from django.conf import settings
-    from django.db import connections
-
-    if settings.configured:
-        previous = connections["default"].settings_dict["NAME"]
-    else:
-        from urllib.parse import urlsplit
-
-        url = urlsplit(os.environ["DATABASE_URL"])
-        os.environ["DATABASE_URL"] = url._replace(path=f"/{name}").geturl()
-        previous = None
-    django.setup()
-
-    def use(database):
-        connections["default"].close()
-        connections["default"].settings_dict["NAME"] = database
-        settings.DATABASES["default"]["NAME"] = database
-
-    use(name)
-    return lambda: use(previous) if previous else None
 
 
 def _fixtures():
@@ -302,31 +248,13 @@ def _run(account, admin, raw) -> dict:
 
 
 def main() -> int:
-    params = _server_params()
-    if params is None:
-        return _refuse(
-            "needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite cannot show what a "
-            "million-row audit log costs)."
-        )
-    name = os.environ.get("BENCH_AUDIT_DATABASE", "statuspool_bench")
-    _ensure_database(params, name)
-    # Its own var/, cache prefix and Redis database (bench.pipeline.Environment), so the request
-    # log it flushes is its own requests', never a running `make run`'s buffer.
-    isolation = Environment()
-    isolation.claim_redis()
-    for variable in ("STATUSPOOL_VAR_DIR", "CACHE_KEY_PREFIX", "REDIS_URL"):
-        if variable in isolation.env:
-            os.environ[variable] = isolation.env[variable]
-        else:
-            os.environ.pop(variable, None)
-    restore = _point_django_at(name)
-    try:
+    with kept_database(os.environ.get("BENCH_AUDIT_DATABASE", "statuspool_bench")) as name:
+        if name is None:
+            return _refuse(
+                "needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite cannot show what a "
+                "million-row audit log costs)."
+            )
         return _benchmark(name)
-    finally:
-        restore()
-        if isolation.redis_url:
-            print(isolation.release_redis())
-        shutil.rmtree(isolation.tmp, ignore_errors=True)
 
 
 def _benchmark(name: str) -> int:
