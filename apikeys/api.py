@@ -11,6 +11,10 @@ from statuspool.api.actors import api_actor
 from statuspool.api.errors import ApiError
 from statuspool.api.generics import AccountScopedView, ListMixin, RetrieveMixin
 from statuspool.api.pagination import OldestFirst
+from usage import insight
+from usage.api import requested_window
+from usage.models import RollupKind
+from usage.serializers import CredentialUsageSerializer, UsageQuerySerializer
 
 
 class _ApiKeyView(AccountScopedView):
@@ -50,3 +54,18 @@ class ApiKeyRevoke(_ApiKeyView):
         except ValidationError as refused:  # e.g. revoked by someone else a moment ago
             raise ApiError("conflict", " ".join(refused.messages), 409)
         return Response(self.get_serializer(key).data)
+
+
+class ApiKeyUsage(_ApiKeyView):
+    """The key's requests over the window: per hour (24h) or UTC day (7d, 30d, 90d) by status
+    class with p95 latency, totals, top endpoints and client addresses. Counted when the request
+    log is flushed (a few seconds behind); kept after the key is revoked."""
+
+    queryset = ApiKey.objects.only("id", "account_id", "public_id")
+
+    @extend_schema(parameters=[UsageQuerySerializer], responses=CredentialUsageSerializer)
+    def get(self, request, public_id):
+        window = requested_window(request)
+        key = self.get_object()
+        usage = insight.credential_usage(RollupKind.API_KEY, [key.pk], window)
+        return Response(CredentialUsageSerializer(usage).data)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("statuspool.accounts.api_urls")),
     path("", include("apikeys.api_urls")),
     path("", include("audit.api_urls")),
+    path("", include("usage.api_urls")),
     path("schema", SchemaView.as_view(), name="api-schema"),
     path("docs", DocsView.as_view(), name="api-docs"),
 ]

@@ -121,6 +121,8 @@ ROUTES = [
     Route("GET", "/v2/audit-log", "teams:admin"),
     Route("GET", "/v2/api-keys", "teams:admin"),
     Route("GET", "/v2/api-keys/{key}", "teams:admin"),
+    Route("GET", "/v2/api-keys/{key}/usage", "teams:admin"),
+    Route("GET", "/v2/usage", "teams:admin"),
     Route(
         "POST", "/v2/api-keys/{key}/revoke", "teams:admin", lambda ids: {"reason": "compromised"}
     ),

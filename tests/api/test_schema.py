@@ -72,7 +72,7 @@ def test_the_pipeline_and_monitoring_endpoints_document_cleanly(db):
     assert dict(GENERATOR_STATS._warn_cache) == {}
     assert dict(GENERATOR_STATS._error_cache) == {}
     validate_schema(schema)
-    assert len(schema["paths"]) == 20  # credential, 11 monitoring, 5 team, 3 api-keys
+    assert len(schema["paths"]) == 21  # credential, 11 monitoring, 5 team, 4 api-keys
 
 
 def test_docs_page_uses_only_local_assets_and_a_strict_csp(client, db):
