@@ -303,6 +303,17 @@ def test_a_busy_purge_is_retried_later(monkeypatch):
         purge_expired()
 
 
+def test_a_starting_worker_queues_the_partition_job(monkeypatch):
+    from celery.signals import worker_ready
+
+    from usage import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.ensure_request_log_partitions, "delay", lambda: queued.append(1))
+    worker_ready.send(sender=None)
+    assert queued == [1]
+
+
 def test_the_daily_jobs_are_scheduled(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["usage-ensure-request-log-partitions"]
     assert entry["task"] == "usage.tasks.ensure_request_log_partitions"
