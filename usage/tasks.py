@@ -28,9 +28,10 @@ def flush_request_log() -> int:
 def purge_expired(self) -> dict:
     result = retention.retention_purge_expired()
     logger.info(
-        "retention: deleted %s audit events and %s request-log rows",
+        "retention: deleted %s audit events, %s request-log rows and %s usage rollup rows",
         result.events,
         result.requests,
+        result.rollups,
     )
     if result.busy:
         # Another transaction held the request log's lock longer than the purge may wait.

@@ -318,3 +318,31 @@ def test_entries_name_the_oauth_grant(account_a):
 )
 def test_status_classes(status, expected):
     assert rollups.status_class(status) == expected
+
+
+def test_retention_drops_hourly_rollups_after_90_days_and_daily_ones_with_the_log(
+    account_a, make_key, settings
+):
+    from usage.retention import purge_rollups
+
+    key, _ = make_key(account_a)
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    push(
+        entry(key, at=now - timedelta(days=200)),  # past the hourly rows' 91 days
+        entry(key, at=now - timedelta(days=90)),  # still read by the 90-day window
+        entry(key, at=now - timedelta(days=400)),  # past the log's retention: all of it
+    )
+    requestlog.flush()
+    deleted = purge_rollups(cutoff=now - timedelta(days=365), now=now, batch_size=2)
+    kept_hours = {h.start.date() for h in HourlyUsage.objects.all()}
+    assert kept_hours == {(now - timedelta(days=90)).date()}
+    assert {h.start.date() for h in HourlyEndpoint.objects.all()} == kept_hours
+    assert {h.start.date() for h in HourlyClient.objects.all()} == kept_hours
+    assert {d.start.date() for d in DailyUsage.objects.all()} == {
+        (now - timedelta(days=90)).date(),
+        (now - timedelta(days=200)).date(),
+    }
+    assert deleted == 1 + 3 * 2  # a day; two hours with their endpoint and client rows
+    # A retention shorter than 90 days takes the hours with it.
+    assert purge_rollups(cutoff=now - timedelta(days=30), now=now) == 2 + 3
+    assert not HourlyUsage.objects.exists() and not DailyUsage.objects.exists()
