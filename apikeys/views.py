@@ -21,6 +21,7 @@ from audit.services import Actor
 from statuspool.accounts.decorators import team_admin_required
 from statuspool.accounts.sudo import SudoForm, sudo_confirm
 from statuspool.scopes import SCOPES
+from usage import charts, insight
 
 # Where the documentation's curl example points, relative to the host the admin is using.
 CURL_PATH = "/v2/monitors"
@@ -83,6 +84,10 @@ def key_list(request):
     )
     live = [k for k in keys if k.is_live]
     listing = key_listing(live, request.GET)
+    # One query for every row's 7-day sparkline (rollups, not the raw log).
+    per_day = insight.sparklines("api_key", [k.pk for k in listing.keys])
+    for key in listing.keys:
+        key.requests_per_day = per_day.get(key.pk, [])
     return render(
         request,
         "apikeys/list.html",
@@ -165,6 +170,7 @@ def key_create(request):
 @team_admin_required
 def key_detail(request, public_id):
     key = _key_for(request, public_id)
+    usage = insight.credential_usage("api_key", [key.pk], charts.window_from(request))
     return render(
         request,
         "apikeys/detail.html",
@@ -172,6 +178,7 @@ def key_detail(request, public_id):
             "key": key,
             "scope_descriptions": SCOPES,
             "requests_url": f"{reverse('apikeys_requests:requests')}?key={key.public_id}",
+            **charts.credential_usage_context(usage, subject="with this key"),
         },
     )
 
