@@ -26,6 +26,7 @@ urlpatterns = [
         name="application_delete",
     ),
     path("connected-applications/", connected.connected_list, name="connected_list"),
+    path("connected-applications/<int:pk>/", connected.connected_detail, name="connected_detail"),
     path(
         "connected-applications/<int:pk>/revoke/",
         connected.connected_revoke,

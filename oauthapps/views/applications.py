@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.services import Actor
 from oauthapps import services
 from oauthapps.forms import ApplicationForm
-from oauthapps.models import Application
+from oauthapps.models import Application, Authorization
 from statuspool.accounts.decorators import team_admin_required
 from statuspool.accounts.sudo import SudoForm, sudo_confirm
+from usage import charts, insight
 
 
 def _application_or_404(request, pk) -> Application:
@@ -91,7 +92,18 @@ def application_detail(request, pk):
         .select_related("created_by"),
         pk=pk,
     )
-    return render(request, "oauthapps/application_detail.html", {"application": application})
+    # This account's grants of the application, revoked ones too: their past requests still count.
+    grants = Authorization.objects.filter(application=application, account=request.account)
+    usage = insight.credential_usage(
+        "oauth_authorization",
+        list(grants.values_list("pk", flat=True)),
+        charts.window_from(request),
+    )
+    context = {
+        "application": application,
+        **charts.credential_usage_context(usage, subject="by this application in this account"),
+    }
+    return render(request, "oauthapps/application_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])

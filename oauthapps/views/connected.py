@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.services import Actor
 from oauthapps import services
 from oauthapps.models import Authorization
+from usage import charts, insight
 
 
 def _own_active(request):
@@ -23,6 +24,23 @@ def _own_active(request):
 def connected_list(request):
     authorizations = _own_active(request).select_related("application", "account")
     return render(request, "oauthapps/connected_list.html", {"authorizations": authorizations})
+
+
+@require_GET
+@login_required
+def connected_detail(request, pk):
+    """One grant and what the application did with it (the person's own grants only)."""
+    authorization = get_object_or_404(
+        _own_active(request).select_related("application", "account"), pk=pk
+    )
+    usage = insight.credential_usage(
+        "oauth_authorization", [authorization.pk], charts.window_from(request)
+    )
+    context = {
+        "authorization": authorization,
+        **charts.credential_usage_context(usage, subject="by this application on your behalf"),
+    }
+    return render(request, "oauthapps/connected_detail.html", context)
 
 
 @require_POST
