@@ -455,6 +455,11 @@ AUDIT_API_KEY_LOOKUP = "apikeys.lookups.key_pk_for_public_id"
 AUDIT_APPLICATION_LOOKUP = "oauthapps.lookups.client_id_for_application"
 # GET /v2/billing asks it how many keys count toward the account's allowance.
 ACCOUNT_API_KEYS_IN_USE = "apikeys.lookups.keys_counting_toward_limit"
+# Settings → Usage names and links each credential it ranks through the app that owns its kind.
+USAGE_CREDENTIAL_PAGES = {
+    "api_key": "apikeys.lookups.usage_pages",
+    "oauth_authorization": "oauthapps.lookups.usage_pages",
+}
 # Credential kind → what the usage flush does with its buffered last-used records (usage.writers).
 USAGE_WRITERS = {
     "api_key": "apikeys.usage_writer.ApiKeyUsageWriter",

@@ -26,6 +26,7 @@ urlpatterns = [
     path("settings/api-access/", include("apikeys.restriction_urls")),
     path("settings/", include("oauthapps.urls")),
     path("settings/audit-log/", include("audit.urls")),
+    path("settings/usage/", include("usage.urls")),
     path("settings/audit-log/", include("apikeys.exposure_urls")),
     path("oauth/", include("oauthapps.oauth_urls")),
     path("", include("oauthapps.device_urls")),

@@ -10,6 +10,7 @@ SETTINGS_NAVIGATION = [
     ("API Access", "apikeys:list", "team_admin"),
     ("OAuth Applications", "oauthapps:application_list", "team_admin"),
     ("Connected Applications", "oauthapps:connected_list", "member"),
+    ("Usage", "usage:account", "team_admin"),
     ("Audit Log", "audit:log", "team_admin"),
     ("Team", "accounts:team", "member"),
     ("Billing", "accounts:billing", "team_admin"),
