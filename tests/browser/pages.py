@@ -85,6 +85,7 @@ PAGES: dict[str, list[Visit]] = {
     "apikeys:create": [Visit("apikey-create"), Visit("apikey-show-once", steps=_create_key)],
     "apikeys:detail": [
         Visit("apikey-detail", kwargs=_key()),
+        Visit("apikey-detail-usage-7d", kwargs=_key(), query=lambda s: "window=7d"),
         Visit("apikey-detail-stale", kwargs=_key("stale_key")),
         Visit("apikey-detail-suspended", kwargs=_key("suspended_key")),
         Visit("apikey-detail-rotated", kwargs=_key("rotated_key")),
@@ -105,6 +106,10 @@ PAGES: dict[str, list[Visit]] = {
     "oauthapps:application_reset_secret": [Visit("oauth-application-reset", kwargs=_app)],
     "oauthapps:application_delete": [Visit("oauth-application-delete", kwargs=_app)],
     "oauthapps:connected_list": [Visit("connected-applications")],
+    "oauthapps:connected_detail": [
+        Visit("connected-application-detail", kwargs=lambda s: {"pk": s.authorization.pk})
+    ],
+    "usage:account": [Visit("usage"), Visit("usage-30d", query=lambda s: "window=30d")],
     "oauth2_provider:authorize": [
         Visit(
             "oauth-consent",

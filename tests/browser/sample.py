@@ -23,6 +23,7 @@ from statuspool.accounts.models import Account, Membership, Role, TOTPDevice, Us
 from statuspool.monitoring.models import Monitor
 from statuspool.onboarding.demo import DEMO_OWNER_EMAIL, seed_demo
 from statuspool.scopes import SCOPES
+from usage import rollups
 from usage.models import RequestLog
 
 LONG_EMAIL = "maximilian.schwarzenberger-lindqvist@operations.northwind-traders.example"
@@ -57,15 +58,20 @@ def _with_2fa(user: User) -> User:
     return user
 
 
-def _requests(key: ApiKey, now) -> None:
+def _requests(key: ApiKey, now, *, authorization: Authorization | None = None) -> None:
+    """30 requests over the last few hours and 6 on each of the six days before (the charts'
+    week), added to the rollups as the flush would."""
     paths = ["/v2/monitors", "/v2/incidents?page=2", "/v2/audit-log", "/v2/monitors/1/uptime"]
-    RequestLog.objects.bulk_create(
+    ages = [timedelta(minutes=7 * n) for n in range(30)]
+    ages += [timedelta(days=day, minutes=11 * n) for day in range(1, 7) for n in range(6)]
+    rows = RequestLog.objects.bulk_create(
         RequestLog(
-            occurred_at=now - timedelta(minutes=7 * n),
+            occurred_at=now - age,
             account=key.account,
-            credential_kind="api_key",
-            credential_id=key.pk,
-            credential_label=key.display_id,
+            credential_kind="oauth_token" if authorization else "api_key",
+            credential_id=authorization.pk if authorization else key.pk,
+            authorization_id=authorization.pk if authorization else None,
+            credential_label=authorization.application.name if authorization else key.display_id,
             method="GET" if n % 5 else "POST",
             path=paths[n % len(paths)].split("?")[0],
             status=200 if n % 7 else 429,
@@ -74,8 +80,9 @@ def _requests(key: ApiKey, now) -> None:
             user_agent=LONG_AGENT,
             duration_ms=12 + n,
         )
-        for n in range(30)
+        for n, age in enumerate(ages)
     )
+    rollups.record(rows)
 
 
 def build_sample() -> Sample:
@@ -176,6 +183,7 @@ def _build(now) -> Sample:
         scopes=["monitors:read", "alerts:read"],
         actor=actor,
     )
+    _requests(key, now, authorization=authorization)
     return Sample(
         account=account,
         owner=owner,
