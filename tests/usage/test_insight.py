@@ -252,3 +252,43 @@ def test_window_labels():
         "90d": "Last 90 days",
     }
     assert [w.bucket for w in insight.WINDOWS.values()] == ["hour", "day", "day", "day"]
+
+
+def test_the_interface_the_chart_pages_import():
+    """The chart pages build on exactly these names (issue 13): a rename here breaks them."""
+    import inspect
+    from dataclasses import fields
+
+    def names(cls):
+        return [f.name for f in fields(cls)]
+
+    assert names(insight.Window) == ["name", "span", "bucket", "label"]
+    assert names(insight.Bucket) == [
+        "start", "ok", "client_errors", "rate_limited", "server_errors", "p95_ms",
+    ]  # fmt: skip
+    assert (
+        insight.Bucket(start=NOW, ok=1, client_errors=2, rate_limited=3, server_errors=4).total
+        == 10
+    )
+    assert names(insight.Endpoint) == ["method", "path", "requests", "errors"]
+    assert names(insight.Client) == ["ip", "country", "country_name", "requests"]
+    assert names(insight.CredentialUsage) == [
+        "window", "buckets", "total", "ok", "client_errors", "rate_limited", "server_errors",
+        "reads", "writes", "error_rate", "p50_ms", "p95_ms", "top_endpoints", "top_clients",
+        "distinct_clients", "countries",
+    ]  # fmt: skip
+    assert names(insight.CredentialRow) == [
+        "kind", "id", "label", "total", "error_rate", "rate_limited", "server_errors", "p95_ms",
+    ]  # fmt: skip
+    assert names(insight.MinutePeak) == ["start", "read_peak", "write_peak"]
+    assert names(insight.AccountUsage) == [
+        "window", "rows", "peaks", "total", "error_rate", "rate_limited",
+    ]  # fmt: skip
+    assert str(inspect.signature(insight.credential_usage)) == (
+        "(kind: str, ids: collections.abc.Iterable[int], window: str = '24h', *, now=None)"
+        " -> usage.insight.CredentialUsage"
+    )
+    assert list(inspect.signature(insight.sparklines).parameters) == ["kind", "ids", "days", "now"]
+    assert list(inspect.signature(insight.account_usage).parameters) == [
+        "account_id", "window", "now",
+    ]  # fmt: skip

@@ -346,3 +346,72 @@ def test_retention_drops_hourly_rollups_after_90_days_and_daily_ones_with_the_lo
     # A retention shorter than 90 days takes the hours with it.
     assert purge_rollups(cutoff=now - timedelta(days=30), now=now) == 2 + 3
     assert not HourlyUsage.objects.exists() and not DailyUsage.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_flushes_lose_no_count(account_a):
+    """Flushers in parallel transactions create, lock and merge the same hours: every row counted
+    once, none lost to a concurrent write (the rows are created, then locked, then merged)."""
+    import random
+    import threading
+
+    from django.db import connection as main_connection
+
+    from apikeys.models import ApiKey
+    from tests.api.fixtures import issue_key
+
+    keys = [issue_key(account_a, ["monitors:read"])[0] for _ in range(3)]
+    rng = random.Random(7)
+    batches = [
+        [
+            json.dumps(
+                entry(
+                    rng.choice(keys),
+                    at=HOUR + timedelta(hours=rng.randrange(3), minutes=rng.randrange(60)),
+                    path=f"/v2/p/{rng.randrange(80)}",
+                    ip=f"198.51.100.{rng.randrange(90)}",
+                    method=rng.choice(["GET", "POST"]),
+                )
+            )
+            for _ in range(150)
+        ]
+        for _ in range(12)
+    ]
+    errors = []
+
+    def flush_some(mine):
+        from django.db import connection
+
+        try:
+            for lines in mine:
+                requestlog._insert(lines, lambda ip: "")
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=flush_some, args=(batches[n::4],)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    main_connection.close()
+    for key in ApiKey.objects.filter(pk__in=[k.pk for k in keys]):
+        rows = RequestLog.objects.filter(credential_id=key.pk)
+        assert (
+            sum(h.requests for h in HourlyUsage.objects.filter(credential_id=key.pk))
+            == rows.count()
+        )
+        assert DailyUsage.objects.get(credential_id=key.pk).requests == rows.count()
+        assert (
+            sum(e.requests for e in HourlyEndpoint.objects.filter(credential_id=key.pk))
+            == rows.count()
+        )
+        for hour in HourlyUsage.objects.filter(credential_id=key.pk):
+            expected = expected_from_log(Q(credential_id=key.pk), hour.start, timedelta(hours=1))
+            expected.pop("p95_ms")
+            assert rollup_counts(hour) == expected
+            endpoints = HourlyEndpoint.objects.filter(credential_id=key.pk, start=hour.start)
+            assert endpoints.exclude(path=OTHER_PATHS).count() <= ENDPOINTS_PER_HOUR
