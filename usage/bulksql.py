@@ -1,14 +1,18 @@
 """One set-based INSERT … ON CONFLICT for the flush's big batches, fast on PostgreSQL.
 
 Django's ``bulk_create`` writes one ``%s`` per value: a 2,000-row batch of the request log is a
-28,000-placeholder statement that psycopg re-parses on every call (it only caches short queries),
-which cost more than the insert itself. On PostgreSQL ``upsert`` sends one array per column
-instead, ``INSERT … SELECT * FROM unnest(%s::type[], …)``: a short statement whatever the batch
-size. Elsewhere (SQLite) it writes VALUES lists cut at the backend's parameter limit.
+28,000-placeholder statement that psycopg re-parses on every call (it only caches short queries)
+and whose values it adapts one by one, which cost more than the insert itself. On PostgreSQL
+``upsert`` sends the whole batch as one JSON parameter instead, ``INSERT … SELECT … FROM
+json_to_recordset(%s) AS r(column type, …)``: a short statement whatever the batch size, the
+values encoded by the json module's C encoder and parsed by the server. Elsewhere (SQLite) it
+writes VALUES lists cut at the backend's parameter limit.
 
 It can also add on conflict (``add=``: ``col = table.col + EXCLUDED.col``, the same syntax on both)
 and return a column of the rows it really inserted (``returning=``, with ON CONFLICT DO NOTHING).
 """
+
+import json
 
 from django.db import connection
 
@@ -23,7 +27,8 @@ def upsert(
     add: tuple[str, ...] = (),
     returning: str | None = None,
 ) -> list:
-    """INSERT ``rows`` (tuples of Python values in ``columns`` order, attribute names) into
+    """INSERT ``rows`` (tuples of Python values in ``columns`` order, attribute names; values
+    the json module can encode, or whose str() PostgreSQL reads: datetime, UUID) into
     ``model``'s table. A row that conflicts (on ``conflict``, else on any unique constraint) is
     skipped, or updated: ``replace`` columns take the new value, ``add`` columns add it.
     Returns the ``returning`` column's values of the rows inserted or updated (else [])."""
@@ -34,6 +39,7 @@ def upsert(
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     names = ", ".join(quote(f.column) for f in fields)
+    columns_of = [f.column for f in fields]  # the JSON objects' keys
     updates = [f"{quote(c)} = EXCLUDED.{quote(c)}" for c in _columns(meta, replace)] + [
         f"{quote(c)} = {table}.{quote(c)} + EXCLUDED.{quote(c)}" for c in _columns(meta, add)
     ]
@@ -48,10 +54,14 @@ def upsert(
     results = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+            record = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+            batch = json.dumps(
+                [dict(zip(columns_of, row, strict=True)) for row in rows], default=str
+            )
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){suffix}",  # noqa: S608  # nosec B608  # names from model meta, values are bound parameters
-                [list(column) for column in zip(*rows, strict=True)],
+                f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608  # nosec B608  # names from model meta, values are bound parameters
+                f"FROM json_to_recordset(%s::json) AS r({record}){suffix}",
+                [batch],
             )
             if returning:
                 results.extend(value for (value,) in cursor.fetchall())

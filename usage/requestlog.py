@@ -37,7 +37,9 @@ logger = logging.getLogger("statuspool.audit.requestlog")
 # Under the cache's key prefix, like every key this deployment writes to Redis: a test session (its
 # own prefix) never takes or deletes the entries of a `make run` sharing the database.
 REDIS_LIST = f"{settings.CACHES['default'].get('KEY_PREFIX') or 'sp'}:audit:requestlog"
-TAKE_BATCH = 2000
+# Entries per flush transaction: the rollups cost per credential-hour a batch touches, so a bigger
+# batch spreads them over more rows (5,000: ~30 % over the bare insert with 200 busy keys, 2,000: ~2x).
+TAKE_BATCH = 5000
 
 
 # --- building an entry (request path) ------------------------------------------------------------
@@ -172,19 +174,24 @@ def _rows(lines: list[str], country_of) -> list[LogRow]:
                     credential_kind=str(entry["k"])[:16],
                     credential_id=int(entry["c"]),
                     authorization_id=int(entry["g"]) if entry.get("g") is not None else None,
-                    credential_label=str(entry.get("l") or "")[:200],
-                    method=str(entry["m"])[:10],
-                    path=str(entry["p"])[:500],
+                    credential_label=_text(entry.get("l"), 200),
+                    method=_text(entry["m"], 10),
+                    path=_text(entry["p"], 500),
                     status=int(entry["s"]),
                     ip=ip,
                     country=country_of(ip),
-                    user_agent=str(entry.get("ua") or "")[:400],
+                    user_agent=_text(entry.get("ua"), 400),
                     duration_ms=max(0, int(entry.get("d") or 0)),
                 )
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             logger.error("request log: dropping a malformed buffer entry")
     return rows
+
+
+def _text(value, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL: one in a path or header would refuse the whole batch.
+    return str(value or "").replace("\x00", "")[:limit]
 
 
 @lru_cache(maxsize=4096)

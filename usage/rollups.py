@@ -208,8 +208,18 @@ def record(rows) -> None:
     )
 
 
+def _columns(model) -> list[str]:
+    """The rollup columns ``_merge_periods`` reads and writes (attribute names)."""
+    columns = [
+        "account_id", "credential_kind", "credential_id", "credential_label", "start",
+        *COUNT_FIELDS, "latency", "read_peak", "write_peak",
+    ]  # fmt: skip
+    return [*columns, "minute_reads", "minute_writes"] if model is HourlyUsage else columns
+
+
 def _locked(model, keys) -> dict:
-    """The rows of ``keys`` ((kind, id, start) tuples), locked until the transaction ends."""
+    """The rows of ``keys`` ((kind, id, start) tuples) as dicts, locked until the transaction
+    ends (plain values: 2,000 model instances a batch would cost more than the query)."""
     rows = (
         model.objects.select_for_update()
         .filter(
@@ -218,57 +228,74 @@ def _locked(model, keys) -> dict:
             start__in={k[2] for k in keys},
         )
         .order_by("credential_kind", "credential_id", "start")
+        .values("id", *_columns(model))
     )
     return {
         key: row
         for row in rows
-        if (key := (row.credential_kind, row.credential_id, row.start)) in keys
+        if (key := (row["credential_kind"], row["credential_id"], row["start"])) in keys
     }
 
 
 def _merge_periods(model, sums_by_key: dict, *, day_peaks: dict | None = None) -> dict:
     """Add ``sums_by_key`` to ``model``'s rows (HourlyUsage or DailyUsage); returns the rows."""
     keys = sorted(sums_by_key)  # one order for every flusher: no lock-order deadlocks
-    model.objects.bulk_create(
+    hourly = model is HourlyUsage
+    columns = _columns(model)
+    empty = {name: 0 for name in (*COUNT_FIELDS, "read_peak", "write_peak")}
+    empty.update(credential_label="", latency=[], minute_reads=[], minute_writes=[])
+    bulksql.upsert(
+        model,
+        columns,
         [
-            model(
-                account_id=sums_by_key[key].account_id,
-                credential_kind=key[0],
-                credential_id=key[1],
-                start=key[2],
+            tuple(
+                {
+                    **empty,
+                    "account_id": sums_by_key[key].account_id,
+                    "credential_kind": key[0],
+                    "credential_id": key[1],
+                    "start": key[2],
+                }[name]
+                for name in columns
             )
             for key in keys
         ],
-        ignore_conflicts=True,
     )
     rows = _locked(model, set(keys))
-    hourly = model is HourlyUsage
     for key in keys:
         sums, row = sums_by_key[key], rows[key]
         for name, value in sums.counts.items():
-            setattr(row, name, getattr(row, name) + value)
-        row.latency = _add_lists(row.latency, sums.latency)
+            row[name] += value
+        row["latency"] = _add_lists(row["latency"], sums.latency)
         if sums.label:
-            row.credential_label = sums.label
+            row["credential_label"] = sums.label
         if hourly:
-            row.minute_reads = _add_lists(row.minute_reads, sums.minute_reads)
-            row.minute_writes = _add_lists(row.minute_writes, sums.minute_writes)
-            row.read_peak, row.write_peak = max(row.minute_reads), max(row.minute_writes)
+            row["minute_reads"] = _add_lists(row["minute_reads"], sums.minute_reads)
+            row["minute_writes"] = _add_lists(row["minute_writes"], sums.minute_writes)
+            row["read_peak"] = max(row["minute_reads"])
+            row["write_peak"] = max(row["minute_writes"])
         else:
             read_peak, write_peak = day_peaks[key]
-            row.read_peak = max(row.read_peak, read_peak)
-            row.write_peak = max(row.write_peak, write_peak)
-    fields = ["credential_label", *COUNT_FIELDS, "latency", "read_peak", "write_peak"]
-    if hourly:
-        fields += ["minute_reads", "minute_writes"]
-    # The rows exist and are locked: one INSERT … ON CONFLICT (id) DO UPDATE writes them all back.
-    model.objects.bulk_create(
-        [rows[key] for key in keys],
-        update_conflicts=True,
-        unique_fields=["id"],
-        update_fields=fields,
+            row["read_peak"] = max(row["read_peak"], read_peak)
+            row["write_peak"] = max(row["write_peak"], write_peak)
+    # The rows exist and are locked: one INSERT … ON CONFLICT (id) DO UPDATE writes them back.
+    changed = [
+        c for c in columns if c not in ("account_id", "credential_kind", "credential_id", "start")
+    ]
+    bulksql.upsert(
+        model,
+        ["id", *columns],
+        [tuple(rows[key][name] for name in ("id", *columns)) for key in keys],
+        conflict=("id",),
+        replace=tuple(changed),
     )
-    return rows
+    return {key: _Peaks(rows[key]["read_peak"], rows[key]["write_peak"]) for key in keys}
+
+
+@dataclass
+class _Peaks:
+    read_peak: int
+    write_peak: int
 
 
 def _merge_details(model, added: dict, *, detail, counts, cap, is_kept, overflow) -> None:
