@@ -45,7 +45,7 @@ def upsert(
     ]
     if updates:
         target = ", ".join(quote(c) for c in _columns(meta, conflict))
-        suffix = f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(updates)}"
+        suffix = f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(updates)}"  # nosec B608  # column names from model meta
     else:
         suffix = " ON CONFLICT DO NOTHING"
     if returning:
