@@ -10,6 +10,7 @@ BENCHMARKS = [
     "bench.peers",
     "bench.pipeline",
     "bench.oauth_dpop",
+    "bench.oauth_token",
     "bench.audit_log",
     "bench.request_log",
 ]

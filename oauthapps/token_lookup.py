@@ -7,7 +7,7 @@ and the user's membership of the grant's account (a join, not a correlated subqu
 whose user left the account has no row). Never the client-secret digest or a password hash.
 """
 
-from django.db.models import F
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from oauthapps.models import AccessToken
@@ -43,6 +43,20 @@ def live_access_token(checksum: str, *extra_fields: str) -> dict | None:
         )
         .values(*CREDENTIAL_FIELDS, *extra_fields, role=F(f"{_MEMBERSHIP}__role"))
         .first()
+    )
+
+
+def with_grant_role(queryset, via: str = "authorization"):
+    """``queryset`` annotated with ``role``: the grant user's current membership role in the
+    grant's account (None when no longer a member), by a LEFT JOIN in the same statement.
+    ``via``: the path from the queryset's model to the grant ("" for Authorization itself)."""
+    grant = f"{via}__" if via else ""
+    memberships = f"{grant}account__memberships"
+    return queryset.annotate(
+        grant_membership=FilteredRelation(
+            memberships, condition=Q(**{f"{memberships}__user_id": F(f"{grant}user_id")})
+        ),
+        role=F("grant_membership__role"),
     )
 
 

@@ -4,12 +4,11 @@
   the clear is never accepted.
 * Every code and token is tied to the ``Authorization`` (user + application + account) the user
   approved on the consent screen: the consent view passes it in the oauthlib credentials as
-  ``oauth_authorization``, and the code / refresh token carries it to the token_format.
-* An authorization code is kept after redemption (marked ``redeemed_at``) so a replay is
-  recognised: it fails and revokes the token family the first redemption started.
-* A refresh token is refused after 30 days from its issue, when its grant was revoked, or when the
-  user no longer belongs to the grant's account; a spent one presented again revokes its family
-  (DOT's reuse protection) and is audited as ``oauth.refresh_reuse_detected``.
+  ``oauth_authorization``, and the code / refresh token carries it to the tokens.
+* Authorization codes (PKCE S256, single use, replay revokes the first redemption's tokens):
+  ``oauthapps.code_redemption``. Refresh tokens (lifetime, reuse detection, rotation):
+  ``oauthapps.refresh_rotation``. Each row a token request needs is read once, locked
+  (``oauthapps.grant_locks``), and the whole request is one transaction (TokenView).
 * ``introspect_token`` answers RFC 7662 for tokens issued to the calling client only, with
   ``cnf.jkt`` for a DPoP-bound token.
 * DPoP (RFC 9449): the grants' pre-token hook leaves the proven key's thumbprint in
@@ -19,23 +18,20 @@
 """
 
 import calendar
-import hmac
 import uuid
-from datetime import timedelta
 from types import SimpleNamespace
 
-from django.conf import settings
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
-from oauth2_provider.settings import oauth2_settings
-from oauthlib.oauth2.rfc6749 import errors
 
 from audit.models import ActorKind
 from audit.services import Actor
 from oauthapps import device, services, token_format
+from oauthapps.code_redemption import CodeRedemptionMixin
 from oauthapps.hashers import CLIENT_SECRET_HASHER, is_encoded
-from oauthapps.models import AccessToken, Authorization, Grant, RefreshToken
+from oauthapps.models import AccessToken, RefreshToken
+from oauthapps.refresh_rotation import RefreshRotationMixin, refresh_expires
 from oauthapps.scopes import scopes_for_role
 from oauthapps.token_lookup import current_role, live_access_token
 from statuspool.client_ip import client_ip
@@ -55,47 +51,6 @@ def _actor_for(request, application) -> Actor:
 
 def _is_public(client) -> bool:
     return client.client_type == client.CLIENT_PUBLIC
-
-
-def _refresh_lifetime() -> timedelta:
-    return timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
-
-
-def _lock_refresh_token(checksum: str) -> RefreshToken | None:
-    """The presented refresh token, read again after locking its grant until the token response
-    commits (TokenView runs in one transaction).
-
-    Every exchange, reuse revocation and grant revocation of one grant takes the grant's row lock
-    first, so they happen one after the other, on every instance sharing the database: of N
-    parallel redemptions one wins, the others then see the token spent (reuse), and nothing is
-    issued into a family or grant that was revoked meanwhile. One lock order (grant, then
-    tokens, as ``authorization_revoke`` does) keeps it free of deadlocks.
-    """
-    found = (
-        RefreshToken.objects.filter(token_checksum=checksum)
-        .order_by(F("revoked").desc(nulls_first=True))
-        .values_list("pk", "authorization_id")
-        .first()
-    )
-    if found is None:
-        return None
-    pk, authorization_id = found
-    if authorization_id is not None:
-        list(Authorization.objects.select_for_update().filter(pk=authorization_id).values("pk"))
-    return (
-        RefreshToken.objects.select_for_update(of=("self",))
-        .select_related("authorization", "application")
-        .filter(pk=pk)
-        .first()
-    )
-
-
-def _refresh_expires(refresh: RefreshToken):
-    """30 days from its issue, and never beyond the family's absolute lifetime (RFC 9700 §4.14:
-    OAUTH_REFRESH_FAMILY_MAX_AGE_DAYS from the consent whose code started the family)."""
-    family_start = refresh.family_created_at or refresh.created
-    family_end = family_start + timedelta(days=settings.OAUTH_REFRESH_FAMILY_MAX_AGE_DAYS)
-    return min(refresh.created + _refresh_lifetime(), family_end)
 
 
 def _live_tokens(token: str, client) -> list[tuple[str, object]]:
@@ -140,7 +95,10 @@ def _access_token_claims(found: dict) -> dict:
     }
 
 
-class StatusPoolValidator(OAuth2Validator):
+class StatusPoolValidator(CodeRedemptionMixin, RefreshRotationMixin, OAuth2Validator):
+    def actor_for(self, request, application) -> Actor:
+        return _actor_for(request, application)
+
     def _load_application(self, client_id, request):
         # PostgreSQL text cannot hold NUL: DOT expects the driver to refuse such a lookup with a
         # ValueError, psycopg 3 raises DataError from the query (a 500). No client has one.
@@ -154,66 +112,8 @@ class StatusPoolValidator(OAuth2Validator):
             return False
         return CLIENT_SECRET_HASHER.verify(provided_secret, stored_secret)
 
-    # --- authorization codes ---------------------------------------------------------------------
-    def _create_authorization_code(self, request, code, expires=None):
-        if request.code_challenge_method != "S256" or not request.code_challenge:
-            raise errors.InvalidRequestError(description="PKCE with S256 is required.")
-        authorization = getattr(request, "oauth_authorization", None)
-        if authorization is None:
-            raise errors.AccessDeniedError(description="No approved grant for this request.")
-        expires = expires or timezone.now() + timedelta(
-            seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS
-        )
-        return Grant.objects.create(
-            application=request.client,
-            user=request.user,
-            authorization=authorization,
-            code=code["code"],
-            expires=expires,
-            redirect_uri=request.redirect_uri,
-            scope=" ".join(request.scopes),
-            code_challenge=request.code_challenge,
-            code_challenge_method=request.code_challenge_method,
-        )
-
-    def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        # Locked until the token response commits, so two concurrent redemptions cannot both pass.
-        grant = (
-            Grant.objects.select_for_update(of=("self",))
-            .select_related("authorization", "user", "application")
-            .filter(code=code, application=client)
-            .first()
-        )
-        if grant is None:
-            return False
-        if grant.redeemed_at is not None:
-            services.code_replay_detected(grant=grant, actor=_actor_for(request, client))
-            return False
-        authorization = grant.authorization
-        if grant.is_expired() or authorization is None or not authorization.is_active:
-            return False
-        if current_role(authorization) is None:
-            return False
-        # The token request may still fail (PKCE verifier, redirect URI): the code burns then.
-        request.burn_authorization_code = lambda: Grant.objects.filter(
-            pk=grant.pk, redeemed_at__isnull=True
-        ).update(redeemed_at=timezone.now())
-        request.scopes = grant.scope.split()
-        request.user = grant.user
-        request.oauth_authorization = authorization
-        return True
-
-    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
-        redeemed = Grant.objects.filter(
-            code=code, application=request.client, redeemed_at__isnull=True
-        ).update(
-            redeemed_at=timezone.now(), token_family=getattr(request, "issued_token_family", None)
-        )
-        if not redeemed:
-            raise errors.InvalidGrantError(request=request)
-
     # --- tokens ----------------------------------------------------------------------------------
-    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+    def _new_access_token(self, expires, request, token, source_refresh_token=None):
         access_token = AccessToken(
             user=request.user,
             scope=token["scope"],
@@ -225,10 +125,14 @@ class StatusPoolValidator(OAuth2Validator):
             jkt=getattr(request, "dpop_jkt", ""),
         )
         self._set_token_value(access_token, token["access_token"])
+        return access_token
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = self._new_access_token(expires, request, token, source_refresh_token)
         access_token.save()
         return access_token
 
-    def _create_refresh_token(self, request, refresh_token_code, access_token, previous):
+    def _new_refresh_token(self, request, refresh_token_code, access_token, previous):
         token_family = previous.token_family if previous else uuid.uuid4()
         family_created_at = (
             (previous.family_created_at or previous.created) if previous else timezone.now()
@@ -244,8 +148,12 @@ class StatusPoolValidator(OAuth2Validator):
             jkt=getattr(request, "dpop_jkt", "") if _is_public(request.client) else "",
         )
         self._set_token_value(refresh_token, refresh_token_code)
-        refresh_token.save()
         request.issued_token_family = token_family
+        return refresh_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous):
+        refresh_token = self._new_refresh_token(request, refresh_token_code, access_token, previous)
+        refresh_token.save()
         return refresh_token
 
     # --- device code (RFC 8628) -------------------------------------------------------------------
@@ -253,7 +161,10 @@ class StatusPoolValidator(OAuth2Validator):
         return device.poll_status(request.client, code, request)
 
     def save_bearer_token(self, token, request, *args, **kwargs):
-        super().save_bearer_token(token, request, *args, **kwargs)
+        # DOT opens a savepoint here (two statements). TokenView runs the whole request in one
+        # transaction, which a failure rolls back whole: the tokens are saved in it directly.
+        with transaction.atomic(savepoint=False):
+            self._save_bearer_token(token, request, *args, **kwargs)
         if getattr(request, "dpop_jkt", ""):
             token["token_type"] = "DPoP"  # nosec B105  # a token type name, not a secret
         device_grant = getattr(request, "device_grant", None)
@@ -266,57 +177,13 @@ class StatusPoolValidator(OAuth2Validator):
             return False
         return client.scopes_within_ceiling(scopes)
 
-    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        if not token_format.is_well_formed(refresh_token, token_format.REFRESH_PREFIX):
-            return False
-        presented = _lock_refresh_token(token_format.token_checksum(refresh_token))
-        if presented is None:
-            return False
-        authorization = presented.authorization
-        # A spent token whose family still has a live member was copied (or redeemed twice in
-        # parallel: the loser of that race is reuse too, RFC 9700 §4.14.2): DOT revokes the
-        # family below. (Once the family is dead, or the grant revoked, it is merely invalid.)
-        reused = (
-            presented.revoked is not None
-            and presented.token_family is not None
-            and presented.application_id == client.pk
-            and RefreshToken.objects.filter(
-                token_family=presented.token_family, revoked__isnull=True
-            ).exists()
-        )
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
-            if reused:
-                services.refresh_reuse_detected(
-                    refresh_token=presented, actor=_actor_for(request, client)
-                )
-            return False
-        if _refresh_expires(presented) <= timezone.now():
-            return False
-        if presented.jkt and not hmac.compare_digest(presented.jkt, request.dpop_jkt or ""):
-            return False  # bound to a DPoP key the caller did not prove it holds
-        if authorization is None or not authorization.is_active:
-            return False
-        if current_role(authorization) is None:
-            return False
-        request.oauth_authorization = authorization
-        return True
-
-    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
-        """What the refreshed tokens (and the response's ``scope``) carry: the original scopes
-        the grant's user may still hold now — after a demotion, not the old ones."""
-        original = super().get_original_scopes(refresh_token, request, *args, **kwargs)
-        original = original.split() if isinstance(original, str) else list(original)
-        role = current_role(request.oauth_authorization)
-        allowed = scopes_for_role(role) if role else set()
-        return " ".join(order_scopes([scope for scope in original if scope in allowed]))
-
     # --- revocation (RFC 7009) -------------------------------------------------------------------
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         live = _live_tokens(token, request.client)
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
         for kind, revoked in live:
             services.token_revoked_by_client(
-                token=revoked, token_type=kind, actor=_actor_for(request, request.client)
+                token=revoked, token_type=kind, actor=self.actor_for(request, request.client)
             )
 
     # --- introspection (RFC 7662) ----------------------------------------------------------------
@@ -340,7 +207,7 @@ class StatusPoolValidator(OAuth2Validator):
                 return None
             authorization = refresh.authorization
             role = current_role(authorization)
-            expires = _refresh_expires(refresh)
+            expires = refresh_expires(refresh)
             if not authorization.is_active or role is None or expires <= timezone.now():
                 return None
             allowed = set(authorization.scopes) & scopes_for_role(role)

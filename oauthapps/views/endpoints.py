@@ -13,7 +13,9 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
+from oauth2_provider.signals import app_authorized
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 
@@ -24,6 +26,18 @@ class TokenView(dot_views.TokenView):
         # request goes through oauthlib, which answers unsupported_grant_type.
         with transaction.atomic():
             return self.authorization_flow_token_response(request)
+
+    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    def authorization_flow_token_response(self, request, *args, **kwargs):
+        if app_authorized.has_listeners():
+            return super().authorization_flow_token_response(request, *args, **kwargs)
+        # DOT reads the new access token back only to send app_authorized, which nothing here
+        # listens to: one statement less.
+        url, headers, body, status = self.create_token_response(request)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")

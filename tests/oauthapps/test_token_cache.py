@@ -83,11 +83,11 @@ def test_hit_costs_no_query_and_a_miss_one_lean_query(bobs_token, django_assert_
     assert '"oauthapps_accesstoken"."token"' not in sql.replace('"token_checksum"', "")
 
 
-def test_a_cached_token_past_its_expiry_is_refused(client, bobs_token):
-    access, _ = bobs_token
-    assert _get(client, access).status_code == 200
-    with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
-        assert _entry(access) is not None  # still cached (its lifetime is the cache's)...
+def test_a_cached_token_past_its_expiry_is_refused(client, app, bob, account_a):
+    access, _ = issue_tokens(app, bob, account_a, ["monitors:read"], expires_in=10)
+    assert _get(client, access).status_code == 200  # now cached, for longer than it lives
+    with time_machine.travel(timezone.now() + timedelta(seconds=11)):
+        assert _entry(access) is not None  # still cached...
         assert _get(client, access).status_code == 401  # ...but the clock decides
 
 

@@ -1,0 +1,113 @@
+"""/oauth/token's database cost, pinned (issue 12): every statement counts, savepoints included.
+
+The test's own transaction turns the view's transaction into a savepoint pair, which stands for
+the BEGIN/COMMIT round trips a server pays. Authorization code: the client, the code's row
+(locked, with its grant, user and the user's role), the two tokens, the code marked redeemed.
+Refresh: the client, the grant locked, the presented token read (locked), the rotation's four
+writes in one statement, the old access token's cache invalidation.
+"""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from oauthapps.models import AccessToken, RefreshToken
+from tests.conftest import login
+from tests.oauthapps.helpers import (
+    REDIRECT_URI,
+    exchange_code,
+    obtain_code,
+    refresh,
+    token_request,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]  # the one-statement rotation is SQL
+
+
+def _reads_of(table, queries):
+    return [q["sql"] for q in queries if q["sql"].startswith(f'SELECT "{table}".')]
+
+
+@pytest.fixture
+def code(client, alice, app, account_a):
+    login(client, alice)
+    found = obtain_code(client, app, account=account_a)
+    client.logout()
+    return found
+
+
+def test_authorization_code_exchange_is_seven_statements(client, app, secret, code):
+    with CaptureQueriesContext(connection) as queries:
+        response = exchange_code(client, app, secret, *code)
+    assert response.status_code == 200, response.content
+    statements = [q["sql"].split(" ", 1)[0] for q in queries]
+    assert statements == [
+        "SAVEPOINT", "SELECT", "SELECT", "INSERT", "INSERT", "UPDATE", "RELEASE",
+    ], statements  # fmt: skip
+    assert len(_reads_of("oauthapps_grant", queries)) == 1  # was read five times
+    assert "FOR UPDATE" in _reads_of("oauthapps_grant", queries)[0]
+    assert len(_reads_of("oauthapps_application", queries)) == 1
+
+
+def test_refresh_is_seven_statements(client, app, secret, code):
+    tokens = exchange_code(client, app, secret, *code).json()
+    with CaptureQueriesContext(connection) as queries:
+        response = refresh(client, app, secret, tokens["refresh_token"])
+    assert response.status_code == 200, response.content
+    statements = [q["sql"].split(" ", 1)[0] for q in queries]
+    assert statements == [
+        "SAVEPOINT", "SELECT", "SELECT", "SELECT", "WITH", "INSERT", "RELEASE",
+    ], statements  # fmt: skip
+    assert len(_reads_of("oauthapps_refreshtoken", queries)) == 1
+    grant_lock = _reads_of("oauthapps_authorization", queries)
+    assert len(grant_lock) == 1 and 'FOR UPDATE OF "oauthapps_authorization"' in grant_lock[0]
+    # What the one statement did: the old pair spent, the new pair issued and linked.
+    body = response.json()
+    old = RefreshToken.objects.get(revoked__isnull=False)
+    new = RefreshToken.objects.get(revoked__isnull=True)
+    assert old.access_token is None and old.family_created_at == new.family_created_at
+    assert new.token_family == old.token_family and new.access_token.source_refresh_token == old
+    assert AccessToken.objects.get() == new.access_token
+    assert new.access_token.token_checksum != old.token_checksum
+    assert body["scope"] == new.access_token.scope == "monitors:read alerts:read"
+
+
+def test_a_second_refresh_chains_on_the_first(client, app, secret, code):
+    """The rotated pair is itself rotated like any other (ids and links the statement returned)."""
+    tokens = exchange_code(client, app, secret, *code).json()
+    for _ in range(3):
+        response = refresh(client, app, secret, tokens["refresh_token"])
+        assert response.status_code == 200, response.content
+        tokens = response.json()
+    assert RefreshToken.objects.filter(revoked__isnull=True).count() == 1
+    assert AccessToken.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "resource, status",
+    [("not a uri", 400), ("https://api.example.test/v2", 200)],
+    ids=["invalid", "absolute"],
+)
+def test_resource_indicators_still_checked_against_the_read_grant(
+    client, app, secret, code, resource, status
+):
+    """RFC 8707 as DOT checks it, from the grant validate_code read instead of a fifth read."""
+    authorization_code, verifier = code
+    response = token_request(
+        client,
+        app,
+        secret,
+        grant_type="authorization_code",
+        code=authorization_code,
+        code_verifier=verifier,
+        redirect_uri=REDIRECT_URI,
+        resource=resource,
+    )
+    assert response.status_code == status, response.content
+    if status == 200:
+        assert AccessToken.objects.get().resource == [resource]
+    else:
+        assert json.loads(response.content)["error"] == "invalid_target"
+        assert not AccessToken.objects.exists()
