@@ -30,7 +30,7 @@ class WindowFields(serializers.Serializer):
     label = serializers.CharField(source="window.label", help_text='e.g. "Last 24 hours".')
 
 
-class BucketSerializer(serializers.Serializer):
+class UsageBucketSerializer(serializers.Serializer):
     start = _utc()
     total = serializers.IntegerField()
     ok = serializers.IntegerField(help_text="1xx–3xx.")
@@ -42,14 +42,14 @@ class BucketSerializer(serializers.Serializer):
     )
 
 
-class EndpointSerializer(serializers.Serializer):
+class UsageEndpointSerializer(serializers.Serializer):
     method = serializers.CharField()
     path = serializers.CharField()
     requests = serializers.IntegerField()
     errors = serializers.IntegerField(help_text="4xx (429 included) and 5xx.")
 
 
-class ClientSerializer(serializers.Serializer):
+class UsageClientSerializer(serializers.Serializer):
     ip = serializers.CharField()
     country = serializers.CharField(help_text='ISO 3166-1 alpha-2, "" when unknown.')
     country_name = serializers.CharField()
@@ -57,7 +57,9 @@ class ClientSerializer(serializers.Serializer):
 
 
 class CredentialUsageSerializer(WindowFields):
-    buckets = BucketSerializer(many=True, help_text="Every bucket of the window, oldest first.")
+    buckets = UsageBucketSerializer(
+        many=True, help_text="Every bucket of the window, oldest first."
+    )
     total = serializers.IntegerField()
     ok = serializers.IntegerField()
     client_errors = serializers.IntegerField()
@@ -68,13 +70,13 @@ class CredentialUsageSerializer(WindowFields):
     error_rate = serializers.FloatField(help_text="(4xx + 5xx) / total; 0 without requests.")
     p50_ms = serializers.IntegerField(allow_null=True)
     p95_ms = serializers.IntegerField(allow_null=True)
-    top_endpoints = EndpointSerializer(many=True, help_text="Up to 10, busiest first.")
-    top_clients = ClientSerializer(many=True, help_text="Up to 10 addresses, busiest first.")
+    top_endpoints = UsageEndpointSerializer(many=True, help_text="Up to 10, busiest first.")
+    top_clients = UsageClientSerializer(many=True, help_text="Up to 10 addresses, busiest first.")
     distinct_clients = serializers.IntegerField()
     countries = serializers.ListField(child=serializers.CharField())
 
 
-class CredentialRowSerializer(serializers.Serializer):
+class UsageCredentialSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="api_key or oauth_authorization.")
     id = serializers.IntegerField(help_text="The API key's or the OAuth authorization's id.")
     label = serializers.CharField(help_text="Its name when last used (kept after deletion).")
@@ -85,7 +87,7 @@ class CredentialRowSerializer(serializers.Serializer):
     p95_ms = serializers.IntegerField(allow_null=True)
 
 
-class MinutePeakSerializer(serializers.Serializer):
+class UsageMinutePeakSerializer(serializers.Serializer):
     start = _utc()
     read_peak = serializers.IntegerField()
     write_peak = serializers.IntegerField()
@@ -95,10 +97,10 @@ class AccountUsageSerializer(WindowFields):
     total = serializers.IntegerField()
     error_rate = serializers.FloatField()
     rate_limited = serializers.IntegerField()
-    credentials = CredentialRowSerializer(
+    credentials = UsageCredentialSerializer(
         source="rows", many=True, help_text="Every credential with requests, busiest first."
     )
-    peaks = MinutePeakSerializer(
+    peaks = UsageMinutePeakSerializer(
         many=True,
         help_text=(
             "Per bucket, the most requests one credential made in one minute (reads and writes "

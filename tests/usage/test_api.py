@@ -64,7 +64,7 @@ def test_both_usage_endpoints_are_in_the_schema_with_their_window(client, db):
         assert window["in"] == "query"
         assert window["schema"]["enum"] == ["24h", "7d", "30d", "90d"]
         assert {"200", "400", "401", "403"} <= set(operation["responses"])
-    bucket = schema["components"]["schemas"]["Bucket"]["properties"]
+    bucket = schema["components"]["schemas"]["UsageBucket"]["properties"]
     assert {"start", "ok", "client_errors", "rate_limited", "server_errors", "p95_ms"} <= set(
         bucket
     )
