@@ -157,11 +157,17 @@ class LogRow(NamedTuple):
     duration_ms: int
 
 
+# The decoder without json.loads' whitespace regexes (a tenth of a flush's time): lines are ours.
+_decode = json.JSONDecoder().raw_decode
+
+
 def _rows(lines: list[str], country_of) -> list[LogRow]:
     rows = []
     for line in lines:
         try:
-            entry = json.loads(line)
+            entry, _ = _decode(line)
+            if not isinstance(entry, dict):
+                raise TypeError("not an entry")
             occurred_at = datetime.fromisoformat(entry["t"])
             if occurred_at.tzinfo is None:
                 occurred_at = occurred_at.replace(tzinfo=UTC)
@@ -235,8 +241,16 @@ def _as_uuid(value) -> uuid.UUID | None:
 
 def flush(*, max_entries: int = 100_000) -> int:
     """Move buffered entries into RequestLog; returns how many rows were written."""
-    # Looked up at flush time, off the request path; geoip caches per address and never raises.
-    country_of = geoip.country_of
+    # Looked up at flush time, off the request path; geoip never raises. Remembered per address
+    # for this flush: geoip parses and classifies the address before its own cache, which cost a
+    # quarter of a 20,000-row flush when a few hundred addresses made every request.
+    countries: dict = {}
+
+    def country_of(ip):
+        if ip not in countries:
+            countries[ip] = geoip.country_of(ip)
+        return countries[ip]
+
     return buffer.flush(
         lambda lines: _insert(lines, country_of), batch_size=TAKE_BATCH, max_entries=max_entries
     )
