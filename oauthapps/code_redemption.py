@@ -9,6 +9,8 @@
 * oauthlib and DOT then ask about the same code four more times (redirect URI, PKCE challenge and
   method, resource indicators); every answer comes from the row ``validate_code`` locked, kept on
   the oauthlib request as ``oauth_grant``, instead of reading it again.
+* The tokens are saved and the code marked redeemed in one statement
+  (``oauthapps.token_writes.redeem``), in the token request's transaction.
 """
 
 from datetime import timedelta
@@ -17,7 +19,7 @@ from django.utils import timezone
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
-from oauthapps import services
+from oauthapps import services, token_writes
 from oauthapps.grant_locks import lock_code_grant
 from oauthapps.models import Grant
 
@@ -98,9 +100,11 @@ class CodeRedemptionMixin:
         grant = getattr(request, "oauth_grant", None)
         if request.grant_type != "authorization_code" or grant is None:
             return super()._check_and_set_request_resource(request)
-        request.grant_type = "authorization_code (grant already read)"  # DOT: no grant branch
+        # DOT's normalisation and URI validation, without its branch that reads the grant again
+        # (taken for grant_type "authorization_code" only); its narrowing follows, unchanged.
+        request.grant_type = None
         try:
-            super()._check_and_set_request_resource(request)  # normalises + validates the URIs
+            super()._check_and_set_request_resource(request)
         finally:
             request.grant_type = "authorization_code"
         granted = grant.resource or []
@@ -120,7 +124,27 @@ class CodeRedemptionMixin:
             self._validate_resource_uris(request, granted)
             request.resource = granted
 
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        """A code's tokens, saved with the code marked redeemed in one statement (DOT: a
+        savepoint, two INSERTs, then ``invalidate_authorization_code``'s UPDATE)."""
+        grant = getattr(request, "oauth_grant", None)
+        if request.grant_type != "authorization_code" or grant is None:
+            return super()._save_bearer_token(token, request, *args, **kwargs)
+        if "scope" not in token or not token.get("refresh_token"):
+            return super()._save_bearer_token(token, request, *args, **kwargs)
+        self._check_and_set_request_resource(request)
+        expires_in = token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+        access = self._new_access_token(
+            timezone.now() + timedelta(seconds=expires_in), request, token
+        )
+        refresh = self._new_refresh_token(request, token["refresh_token"], access, None)
+        if not token_writes.redeem(grant=grant, access=access, refresh=refresh):
+            raise errors.InvalidGrantError(request=request)  # rolls the tokens back
+        request.code_redeemed = True
+
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        if getattr(request, "code_redeemed", False):
+            return  # with its tokens, in _save_bearer_token
         redeemed = Grant.objects.filter(
             code=code, application=request.client, redeemed_at__isnull=True
         ).update(

@@ -6,9 +6,9 @@ row later in the request (redirect URI, PKCE challenge, scopes, the user's role)
 these instances, not read again (the validator keeps them on the oauthlib request).
 """
 
-from django.db.models import F, Subquery
+from django.db.models import F
 
-from oauthapps.models import Authorization, Grant, RefreshToken
+from oauthapps.models import Grant, RefreshToken
 from oauthapps.token_lookup import with_grant_role
 
 
@@ -29,32 +29,32 @@ def lock_code_grant(code: str, client) -> Grant | None:
 
 
 def lock_refresh_token(checksum: str) -> RefreshToken | None:
-    """The presented refresh token, read after locking its grant until the token response
-    commits, with ``access_token``, ``user`` and ``authorization`` (annotated with ``role``).
+    """The presented refresh token with ``access_token``, ``user`` and ``authorization``
+    (annotated with ``role``), its grant's row and its own locked until the token response
+    commits: one statement.
 
     Every exchange, reuse revocation and grant revocation of one grant takes the grant's row lock
     first, so they happen one after the other, on every instance sharing the database: of N
     parallel redemptions one wins, the others then see the token spent (reuse), and nothing is
     issued into a family or grant that was revoked meanwhile. One lock order (grant, then
-    tokens, as ``authorization_revoke`` does) keeps it free of deadlocks. Two statements: the
-    grant is found and locked in the first; the token is read (and locked) in the second, so that
-    it is read after any exchange that held the lock before us committed.
+    tokens, as ``authorization_revoke`` does) keeps it free of deadlocks: PostgreSQL takes the
+    locks of ``FOR UPDATE OF`` in the order it names them, and a statement that waited for a lock
+    returns the rows as the transaction it waited for left them (EvalPlanQual), so the token is
+    never read as it was before a concurrent exchange spent it.
     """
     presented = RefreshToken.objects.filter(token_checksum=checksum).order_by(
         F("revoked").desc(nulls_first=True)  # the live row if there is one
     )
-    authorization = (
-        with_grant_role(Authorization.objects.select_for_update(of=("self",)), via="")
-        .filter(pk=Subquery(presented.values("authorization_id")[:1]))
-        .first()
-    )
     token = (
-        presented.select_for_update(of=("self",))
-        .select_related("access_token", "user")
+        with_grant_role(
+            presented.select_for_update(of=("authorization", "self")), via="authorization"
+        )
+        # An inner join: FOR UPDATE cannot lock the nullable side of an outer join.
+        .filter(authorization__account__isnull=False)
+        .select_related("authorization", "access_token", "user")
         .defer("user__password")
         .first()
     )
-    if token is not None and authorization is not None:
-        if token.authorization_id == authorization.pk:
-            token.authorization = authorization
+    if token is None:  # unknown, or a token without a grant (not issued here): nothing to lock
+        token = presented.select_related("access_token", "user").defer("user__password").first()
     return token

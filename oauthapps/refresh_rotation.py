@@ -13,7 +13,7 @@
   ``REFRESH_TOKEN_GRACE_PERIOD_SECONDS`` is 0: a spent token is never honoured again (a grace
   period would have to return the same tokens twice, which hashed storage cannot).
 * Rotation revokes the presented token and its access token and issues the new pair in one
-  statement (``oauthapps.rotation``), inside the token request's one transaction.
+  statement (``oauthapps.token_writes``), inside the token request's one transaction.
 """
 
 import hmac
@@ -25,7 +25,7 @@ from oauth2_provider.models import refresh_token_expire_timedelta
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import FatalClientError
 
-from oauthapps import rotation, services, token_format
+from oauthapps import services, token_format, token_writes
 from oauthapps.grant_locks import lock_refresh_token
 from oauthapps.models import RefreshToken
 from oauthapps.scopes import scopes_for_role
@@ -72,7 +72,7 @@ class RefreshRotationMixin:
         authorization = presented.authorization if presented.authorization_id else None
         if authorization is None or not authorization.is_active:
             return False
-        role = getattr(authorization, "role", None)
+        role = getattr(presented, "role", None)
         if role is None:  # the user left the grant's account
             return False
         request.user = presented.user
@@ -134,5 +134,5 @@ class RefreshRotationMixin:
             source_refresh_token=presented,
         )
         refresh = self._new_refresh_token(request, token["refresh_token"], access, presented)
-        rotation.rotate(presented=presented, access=access, refresh=refresh)
+        token_writes.rotate(presented=presented, access=access, refresh=refresh)
         request.refresh_token_instance = None
