@@ -12,6 +12,7 @@ the plaintext), so a cache hit still proves the caller holds the key. Entries li
 """
 
 from statuspool.credcache.cache import GenerationCache
+from statuspool.credcache.script import Counting, Lookup, SecretCheck
 
 _cache = GenerationCache("apikey", label="API key")
 
@@ -30,8 +31,15 @@ def lookup(public_id: str) -> tuple[dict | None, str | None]:
     return _cache.lookup(public_id)
 
 
-def store(public_id: str, entry: dict, generation: str | None) -> None:
-    _cache.store(public_id, entry, generation)
+def lookup_and_count(public_id: str, *, secret: SecretCheck, counting: Counting | None) -> Lookup:
+    """The entry, believed only if ``secret`` matches it, and the request counted against the
+    key's rate limit, in one round trip (``statuspool.credcache.script``)."""
+    return _cache.lookup_and_count(public_id, secret=secret, counting=counting)
+
+
+def store(public_id: str, entry: dict, generation, **one_round_trip) -> None:
+    """``one_round_trip``: what ``GenerationCache.store`` keeps for ``lookup_and_count``."""
+    _cache.store(public_id, entry, generation, **one_round_trip)
 
 
 def invalidate_key(public_id: str) -> None:

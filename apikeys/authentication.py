@@ -2,10 +2,12 @@
 
 Order matters for what an attacker can learn and what it costs us:
 1. shape and checksum (no cache, no database): a typo or a guessed string stops here;
-2. the shared cache (see ``apikeys.authcache`` for why a revoked key is never served from it);
-3. the database: one query, the key joined with its account's plan.
-The digest is compared in constant time on both the cached and the database path, so holding the
-public id (which the dashboard shows) is never enough.
+2. the shared cache (see ``apikeys.authcache`` for why a revoked key is never served from it):
+   one round trip checks the presented key's digest against the entry's and counts the request
+   against its rate limit (``statuspool.credcache.script``); no SQL at all;
+3. the database: one query, the key joined with its account's plan and name.
+The digest is checked on both the cached and the database path, so holding the public id (which
+the dashboard shows) is never enough.
 """
 
 import logging
@@ -16,9 +18,11 @@ from django.utils import timezone
 from apikeys import authcache
 from apikeys.models import ApiKey, Status
 from statuspool import api_key_format
+from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
-from statuspool.crypto import digest_matches
+from statuspool.credcache.script import SecretCheck
+from statuspool.crypto import current_pepper_id, keyed_digest
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +43,11 @@ def _entry_from_row(key: ApiKey) -> dict:
         "public_id": key.public_id,
         "account_id": key.account_id,
         "plan": key.account.plan,
+        # Shown by GET /v2/credential with no query; a rename or a plan change invalidates the
+        # cached entries of the account's keys (``apikeys.authcache.invalidate_account``).
+        "account_name": key.account.name,
         "scopes": list(key.scopes),
         "allowed_networks": list(key.allowed_networks or ()),
-        "pepper_id": key.pepper_id,
-        "digest": key.digest,
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "grace_ends_at": key.grace_ends_at.isoformat() if key.grace_ends_at else None,
         "usage_alerts_enabled": key.usage_alerts_enabled,
@@ -57,7 +62,7 @@ def _credential(entry: dict) -> Credential:
         plan=entry["plan"],
         scopes=frozenset(entry["scopes"]),
         allowed_networks=tuple(entry["allowed_networks"]),
-        rate_limit_identity=f"key:{entry['id']}",
+        rate_limit_identity=_rate_limit_identity(entry),
         label=api_key_format.display(entry["public_id"]),
         # When it stops working by itself: its expiry date or the end of its rotation grace.
         expires_at=min(
@@ -66,6 +71,7 @@ def _credential(entry: dict) -> Credential:
             default=None,
         ),
         usage_alerts_enabled=entry["usage_alerts_enabled"],
+        account_name=entry["account_name"],
     )
 
 
@@ -92,6 +98,7 @@ def _load(public_id: str, raw: str) -> dict:
             "public_id",
             "account_id",
             "account__plan",
+            "account__name",
             "scopes",
             "allowed_networks",
             "pepper_id",
@@ -123,15 +130,36 @@ def authenticate_api_key(raw: str, request) -> Credential:
     if not api_key_format.is_well_formed(raw):
         raise InvalidToken()
     public_id = api_key_format.public_id_of(raw)
-    entry, generation = authcache.lookup(public_id)
+    pepper_id = current_pepper_id()
+    secret = SecretCheck(pepper_id, keyed_digest(raw, pepper_id)[1])
+    counting = throttling.counting_for(request)
+    found = authcache.lookup_and_count(public_id, secret=secret, counting=counting)
+    if found.wrong_secret:
+        raise _refuse(public_id, "wrong secret")
+    entry = found.entry
     if entry is None:
         entry = _load(public_id, raw)
-        authcache.store(public_id, entry, generation)
-    elif not digest_matches(raw, entry["pepper_id"], entry["digest"]):
-        raise _refuse(public_id, "wrong secret")
+        identity = _rate_limit_identity(entry)
+        authcache.store(
+            public_id,
+            entry,
+            found.generation,
+            secret=secret,
+            rate_limit_identity=identity,
+            allowed_networks=entry["allowed_networks"],
+        )
     # The cache may hold a key past its end: the clock, not a job, decides when it stops working.
     if _passed(entry["expires_at"]):
         raise _expired(entry["expires_at"])
     if _passed(entry.get("grace_ends_at")):
         raise _refuse(public_id, "grace period after rotation ended")
-    return _credential(entry)
+    credential = _credential(entry)
+    if found.count is not None:
+        throttling.remember_count(
+            request, counting, credential.rate_limit_identity, found.count, found.window
+        )
+    return credential
+
+
+def _rate_limit_identity(entry: dict) -> str:
+    return f"key:{entry['id']}"

@@ -12,3 +12,11 @@ graceful_timeout = 10
 # gunicorn.ctl unless XDG_RUNTIME_DIR is set: every instance of that user, another checkout's
 # `make run` included, would share it. Nothing here uses gunicornc. Older versions ignore the name.
 control_socket_disable = True
+
+
+def worker_exit(server, worker):
+    """Send the request log and usage records this worker has not sent yet before it exits
+    (statuspool.sharedcache.BackgroundSender; atexit does too, this covers gunicorn's own exits)."""
+    from statuspool.sharedcache import background
+
+    background.drain()

@@ -11,14 +11,18 @@ that takes and what a dead or hanging Redis costs:
 * ``redis_of(backend)`` is the redis-py client behind a Django ``RedisCache``, built once per
   backend: Django builds a new client object for every cache call, which costs about as much as a
   loopback round trip. ``get_many`` reads through it, in Django's key and value format.
-* ``count_in_window`` is django-ratelimit's fixed-window counter (its ``cache.add`` with expiry,
-  then ``cache.incr``: SET NX, EXISTS, INCRBY) as one atomic Lua call.
+* ``count_in_window`` is a fixed-window counter (SET NX with expiry, INCRBY) as one atomic Lua
+  call; ``Script`` runs such calls (EVALSHA, EVAL once per Redis start).
 * ``RedisBatch`` carries the writes of the receivers of ``api_request_finished`` (request log,
-  usage buffer) to Redis together, in one round trip.
+  usage buffer) to Redis together, off the request's path: ``background`` sends the batches of
+  every request of the last ``SENDER_INTERVAL`` seconds in one round trip from a thread, so no
+  request waits for its bookkeeping.
 """
 
+import atexit
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -117,24 +121,35 @@ def get_many(backend, keys: list[str]) -> dict:
     }
 
 
-# django-ratelimit's counting, ``cache.add(key, 0, ttl)`` then ``cache.incr(key, n)``, in one atomic
-# call: no window can expire between the two, so the counter always has its expiry. An increment
-# of 0 reads the counter (creating it, as ``get_usage(increment=False)`` does).
-_WINDOW_COUNTER = """
+class Script:
+    """A Lua script run with EVALSHA, loaded by EVAL the first time a Redis has not seen it."""
+
+    def __init__(self, source: str):
+        self.source = source
+        # Redis names scripts by their SHA-1 (EVALSHA): an identifier, not a security measure.
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+    def __call__(self, client, keys: list, args: list):
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:  # first use since Redis started: EVAL caches the script there too
+            return client.eval(self.source, len(keys), *keys, *args)
+
+
+# A fixed-window counter: create it with its expiry, then add, in one atomic call, so no window
+# can expire between the two and a counter never lives without its expiry. An increment of 0
+# reads the counter (creating it, as django-ratelimit's ``get_usage(increment=False)`` does).
+_WINDOW_COUNTER = Script(
+    """
 redis.call('SET', KEYS[1], 0, 'NX', 'EX', ARGV[2])
 return redis.call('INCRBY', KEYS[1], ARGV[1])
 """
-# Redis names scripts by their SHA-1 (EVALSHA): an identifier, not a security measure.
-_WINDOW_COUNTER_SHA = hashlib.sha1(_WINDOW_COUNTER.encode(), usedforsecurity=False).hexdigest()
+)
 
 
 def count_in_window(redis: CacheRedis, key: str, increment: int, ttl: int) -> int:
     """Add ``increment`` to the counter ``key`` (a cache key, unprefixed); return its new value."""
-    name = redis.make_key(key)
-    try:
-        return int(redis.client.evalsha(_WINDOW_COUNTER_SHA, 1, name, increment, ttl))
-    except NoScriptError:  # first use since Redis started: EVAL caches the script there too
-        return int(redis.client.eval(_WINDOW_COUNTER, 1, name, increment, ttl))
+    return int(_WINDOW_COUNTER(redis.client, [redis.make_key(key)], [increment, ttl]))
 
 
 class RedisBatch:
@@ -169,20 +184,110 @@ class RedisBatch:
         self._atomic = self._atomic or atomic
 
     def send(self) -> None:
+        """Send now, in one round trip."""
         parts, self._parts = self._parts, []
-        if not parts:
-            return
-        try:
-            pipe = self.redis.client.pipeline(transaction=self._atomic)
-            for commands, _ in parts:
-                commands(pipe)
-            pipe.execute()
-        except Exception as exc:  # redis-py, socket and command errors alike: never a 500
-            guard.failed(exc, "request bookkeeping (usage, request log)")
-            for _, on_error in parts:
-                if on_error is None:
-                    continue
-                try:
-                    on_error()
-                except Exception:
-                    logger.exception("fallback of a failed Redis batch failed")
+        _send(self.redis, parts, self._atomic)
+
+    def send_in_background(self) -> None:
+        """Hand the commands to this process's sender thread: the request does not wait."""
+        parts, self._parts = self._parts, []
+        if parts:
+            background.submit(self.redis, parts, self._atomic)
+
+
+def _send(redis: CacheRedis, parts: list, atomic: bool) -> None:
+    """One pipeline for ``parts``; on failure trip ``guard`` and run each part's fallback."""
+    if not parts:
+        return
+    try:
+        pipe = redis.client.pipeline(transaction=atomic)
+        for commands, _ in parts:
+            commands(pipe)
+        pipe.execute()
+    except Exception as exc:  # redis-py, socket and command errors alike: never a 500
+        guard.failed(exc, "request bookkeeping (usage, request log)")
+        for _, on_error in parts:
+            if on_error is None:
+                continue
+            try:
+                on_error()
+            except Exception:
+                logger.exception("fallback of a failed Redis batch failed")
+
+
+class BackgroundSender:
+    """Sends the requests' bookkeeping batches from a thread, many requests per round trip.
+
+    What a crash can lose: the batches handed over in the last ``interval`` seconds (at most
+    ``max_pending`` of them) when the process is killed outright (SIGKILL, OOM). A normal exit
+    (gunicorn's worker_exit, SIGTERM, interpreter exit) sends them first (``drain``); a failed
+    send spools them to disk like any Redis failure (each part's fallback).
+    """
+
+    def __init__(self, interval: float, max_pending: int):
+        self.interval = interval
+        self.max_pending = max_pending
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pending: list[tuple[CacheRedis, list, bool]] = []
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def submit(self, redis: CacheRedis, parts: list, atomic: bool) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's thread is not ours
+                self._forked()
+            self._pending.append((redis, parts, atomic))
+            full = len(self._pending) >= self.max_pending
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="redis-bookkeeping", daemon=True
+                )
+                self._thread.start()
+        if full:
+            self._wake.set()
+
+    def drain(self) -> None:
+        """Send everything handed over so far, now, in this thread (tests, shutdown, flushes)."""
+        with self._send_lock:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            by_client: dict[int, tuple[CacheRedis, list, bool]] = {}
+            for redis, parts, atomic in pending:
+                _, merged, merged_atomic = by_client.setdefault(
+                    id(redis.client), (redis, [], False)
+                )
+                merged.extend(parts)
+                by_client[id(redis.client)] = (redis, merged, merged_atomic or atomic)
+            for redis, parts, atomic in by_client.values():
+                _send(redis, parts, atomic)
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def discard(self) -> None:
+        """Forget what is waiting (the test suite, between tests: one test's requests must not
+        reach Redis during the next)."""
+        with self._send_lock, self._lock:
+            self._pending = []
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self.drain()
+            except Exception:  # the thread must outlive any one failure
+                logger.exception("could not send request bookkeeping to Redis")
+
+    def _forked(self) -> None:
+        # The parent's batches are the parent's to send: sending them here too would double them.
+        self._pending = []
+        self._thread = None
+        self._pid = os.getpid()
+
+
+SENDER_INTERVAL = 0.1  # seconds: how stale the shared request log and usage may be, at most
+background = BackgroundSender(interval=SENDER_INTERVAL, max_pending=1000)
+atexit.register(background.drain)

@@ -106,9 +106,13 @@ RedisCache.clear = clear_own_keys
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    from statuspool.sharedcache import background
+
+    background.discard()
     clear_own_keys()
     _clear_usage_spool()
     yield
+    background.discard()  # bookkeeping this test's requests left for the sender thread
     clear_own_keys()
     _clear_usage_spool()
 

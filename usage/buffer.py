@@ -5,7 +5,8 @@ keeps entries until a beat task flushes them:
 
 - Primary: the shared cache's Redis, through its one client (``statuspool.sharedcache.redis_of``),
   shared by every web process. On a /v2 request an entry's commands ride in the request's
-  ``RedisBatch``: one round trip for every buffer.
+  ``RedisBatch``, which the process's sender thread sends with other requests' (no request waits
+  for it; a flush, ``pending`` and ``take`` in this process send what is waiting first).
 - Fallback: a spool file per process under the buffer's folder, when Redis is known down (the
   shared circuit breaker, ``guard``), when a write or the request's batch fails, and when the
   default cache is not Redis (the embedded mode, where the web server and the Celery worker are
@@ -32,7 +33,7 @@ from typing import Any, Protocol
 
 from django.core.cache import caches
 
-from statuspool.sharedcache import RedisBatch, guard, redis_of
+from statuspool.sharedcache import RedisBatch, background, guard, redis_of
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ class Buffer:
     # --- flushing -------------------------------------------------------------------------------
     def take(self, limit: int = 100_000) -> list:
         """Take up to ``limit`` entries from Redis (none without Redis); the caller owns them."""
+        background.drain()
         client = self.client()
         return self.codec.take(client, limit) if client is not None else []
 
@@ -183,6 +185,7 @@ class Buffer:
         """
         import redis
 
+        background.drain()  # this process's requests of the last moment, first
         written, first = 0, True
         client = self.client()
         while first or written < max_entries:
@@ -224,6 +227,7 @@ class Buffer:
 
     def pending(self) -> int:
         """How many entries wait for the next flush (for tests and operators)."""
+        background.drain()
         waiting = 0
         client = self.client()
         if client is not None:

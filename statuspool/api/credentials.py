@@ -27,6 +27,9 @@ class Credential:
     usage_alerts_enabled: bool = False
     user_id: int | None = None  # the user an OAuth token acts for
     authorization_id: int | None = None  # the OAuth grant a token belongs to
+    # The account's name as of the authentication (GET /v2/credential shows it without a query);
+    # "" when the authenticator did not cache it, and views ask ``ApiView.account``.
+    account_name: str = ""
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -57,11 +57,12 @@ class CredentialView(ApiView):
     @extend_schema(responses=CredentialOutputSerializer, operation_id="credential_retrieve")
     def get(self, request):
         credential = self.credential
-        account = self.account
+        # The authenticator's cache carries the account's name and plan: no query when warm.
+        name = credential.account_name or self.account.name
         data = {
             "type": credential.kind,
             "label": credential.label,
-            "account": {"id": account.pk, "name": account.name, "plan": account.plan},
+            "account": {"id": credential.account_id, "name": name, "plan": credential.plan},
             "scopes": sorted(credential.scopes),
             "rate_limits": plan_rate_limits(credential.plan),
             "allowed_networks": list(credential.allowed_networks),

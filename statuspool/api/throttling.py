@@ -9,10 +9,12 @@ django-ratelimit's windows are fixed but jittered per identity: a window ends at
 plus ``crc32(identity) % 60`` seconds, so the limits of many keys do not all reset at once. The
 reset time it reports is what ``X-RateLimit-Reset`` carries.
 
-On Redis the counter is django-ratelimit's own (same key, window and expiry) but counted by one
-Lua call instead of its three round trips (``sharedcache.count_in_window``); other caches (the
-embedded default's file cache) go through ``get_usage`` itself. A test pins that both count the
-same counter.
+On Redis a warm request is counted by the credential cache's script, in the same round trip as
+its authentication (``statuspool.credcache.script``); the authenticator leaves the count on the
+request (``remember_count``) and the throttle uses it. Otherwise (a cold cache, a credential that
+must pass another check first) the throttle counts the same counter, ``rl:<group>:<identity>:
+<window>``, with one Lua call (``sharedcache.count_in_window``). Other caches (the embedded
+default's file cache) go through django-ratelimit's ``get_usage`` itself.
 
 When the shared cache fails (Redis down or slow), requests are still served: counts fall back to
 this process's memory for a few seconds at a time and one error is logged per interval, never one
@@ -28,21 +30,20 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.dispatch import receiver
-from django_ratelimit import ALL
-
-# Pinned (pyproject.toml): the fast path below builds django-ratelimit's own keys and windows.
-from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, get_usage
+from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
 
 from statuspool.api.credentials import Credential
 from statuspool.api.errors import ApiError
 from statuspool.api.signals import api_request_finished
 from statuspool.client_ip import request_ip
+from statuspool.credcache.script import Counting, window_end
 from statuspool.sharedcache import count_in_window, guard, redis_of
 
 WINDOW_SECONDS = 60  # the one definition: limits, headers, GET /v2/credential and /v2/billing
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STATE_ATTR = "rate_limit_state"  # set on the Django HttpRequest, read by headers and usage
+COUNTED_ATTR = "rate_limit_counted"  # (group, identity, count, window) from the authenticator
 
 
 @dataclass(frozen=True)
@@ -150,15 +151,38 @@ def _shared_count(request, group: str, identity: str, limit: int, increment: boo
         return usage["count"], _window_end(identity, usage["time_left"])
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return None
-    # django-ratelimit's window and key, so both ways count the same counter.
-    window = _get_window(identity, WINDOW_SECONDS)
-    key = _make_cache_key(group, window, (limit, WINDOW_SECONDS), identity, ALL)
-    ttl = WINDOW_SECONDS + EXPIRATION_FUDGE
-    return count_in_window(redis, key, 1 if increment else 0, ttl), window
+    now = int(time.time())
+    window = window_end(identity, now)
+    key = f"{counter_prefix(group)}{identity}:{window}"
+    return count_in_window(redis, key, 1 if increment else 0, WINDOW_SECONDS + 1), window
+
+
+def counter_prefix(group: str) -> str:
+    """The shared counters' cache key before the identity (the script's too)."""
+    return f"rl:{group}:"
+
+
+def counting_for(request) -> Counting | None:
+    """What the credential cache's script needs to count ``request`` while it authenticates it;
+    None when rate limiting is off or the shared counters are known to be down."""
+    if not getattr(settings, "RATELIMIT_ENABLE", True) or not guard.available():
+        return None
+    group = f"v2:{resource_of(request.method)}"
+    return Counting(prefix=counter_prefix(group), now=int(time.time()), address=request_ip(request))
+
+
+def remember_count(request, counting: Counting, identity: str, count: int, window: int) -> None:
+    """The count the authenticator's round trip made, for the throttle to use instead of counting."""
+    group = counting.prefix[len("rl:") : -1]
+    setattr(getattr(request, "_request", request), COUNTED_ATTR, (group, identity, count, window))
 
 
 def _count(request, group: str, identity: str, limit: int, increment: bool):
     """(count, reset, shared) from the shared counters, or this process's when they fail."""
+    counted = getattr(getattr(request, "_request", request), COUNTED_ATTR, None)
+    if counted is not None and counted[:2] == (group, identity):
+        # Counted by the authentication's round trip: once, whatever asks for it afterwards.
+        return counted[2], counted[3], True
     if guard.available():
         try:
             counted = _shared_count(request, group, identity, limit, increment)

@@ -6,8 +6,8 @@
    throttle slot in there without touching any view; views must not override those attributes;
 5. the view, whose querysets go through ``account_scoped`` (another account's object is a 404);
 6. ``api_request_finished`` is sent once the response is final (usage tracking, request log);
-   the Redis writes its receivers make go out together afterwards, in one round trip
-   (``sharedcache.RedisBatch``).
+   the Redis writes its receivers make go out together afterwards, from a thread, with other
+   requests' (``sharedcache.RedisBatch``, ``sharedcache.background``): no request waits for them.
 
 Response headers that a pipeline component computes (e.g. the throttle's ``X-RateLimit-*``) go in
 ``request.api_response_headers`` (a dict); they are copied onto every response, errors included.
@@ -89,7 +89,9 @@ class ApiView(APIView):
             redis_batch=batch,
         )
         if batch is not None:
-            batch.send()
+            # Off the request's path: this process's sender thread sends it within
+            # SENDER_INTERVAL, with other requests' (statuspool.sharedcache.BackgroundSender).
+            batch.send_in_background()
 
 
 class GenericApiView(ApiView, GenericAPIView):

@@ -34,6 +34,7 @@ also expire after ``API_AUTH_CACHE_SECONDS`` whatever happens.
 Lookups and stores go through the shared-cache circuit breaker (``sharedcache.guard``).
 """
 
+import json
 import logging
 import secrets
 import threading
@@ -44,7 +45,18 @@ from django.db import DatabaseError, transaction
 
 from statuspool import sharedcache
 from statuspool.credcache.models import PendingInvalidation
-from statuspool.sharedcache import guard
+from statuspool.credcache.script import (
+    BAD_SECRET,
+    HIT,
+    LOOKUP_AND_COUNT,
+    UNTRUSTED,
+    Counting,
+    Lookup,
+    SecretCheck,
+    network_ranges,
+    window_edge,
+)
+from statuspool.sharedcache import guard, redis_of
 
 logger = logging.getLogger(__name__)
 
@@ -81,37 +93,118 @@ class GenerationCache:
 
         (None, None) when the cache is unavailable: read the database and cache nothing.
         """
+        found = self.lookup_and_count(ident)
+        return found.entry, found.generation
+
+    def lookup_and_count(
+        self, ident: str, *, secret: SecretCheck | None = None, counting: Counting | None = None
+    ) -> Lookup:
+        """The cached entry, checked and counted in one round trip (Redis), else what to store.
+
+        On Redis one script (``statuspool.credcache.script``) reads the entry, its generation and
+        the trust marker, compares ``secret`` with the digest stored beside the entry and, when
+        the entry is believed and its credential may be counted here, adds the request to its
+        rate-limit window (``counting``): the whole warm path of a /v2 request in one round trip.
+        Other caches (the embedded default's file cache) read the entry and count nothing.
+        """
         if not guard.available():
-            return None, None
+            return Lookup()
         if not replay_after_own_outage():
-            return None, None
-        entry_key, gen_key = self.entry_key(ident), self.generation_key(ident)
+            return Lookup()
+        redis = redis_of(caches["default"])
         try:
-            found = sharedcache.get_many(caches["default"], [entry_key, gen_key, TRUST_KEY])
-            generation = found.get(gen_key)
-            if generation is None:
-                # add() keeps a concurrent writer's generation: ours if it won, else read theirs.
-                generation = _new_generation()
-                if not cache.add(gen_key, generation, timeout=GENERATION_SECONDS):
-                    generation = cache.get(gen_key)
+            if redis is None:
+                return self._lookup_in_django_cache(ident)
+            reply = LOOKUP_AND_COUNT(
+                redis.client,
+                [
+                    redis.make_key(self.entry_key(ident)),
+                    redis.make_key(self.generation_key(ident)),
+                    redis.make_key(TRUST_KEY),
+                ],
+                [
+                    *(secret.arguments() if secret else ("", "")),
+                    *(counting.arguments(redis.make_key) if counting else ("", 0, 0, 0, "")),
+                    _new_generation(),
+                    GENERATION_SECONDS,
+                ],
+            )
+            status = int(reply[0])
+            if status == HIT:
+                count = None if reply[2] is None else int(reply[2])
+                window = None if reply[3] is None else int(reply[3])
+                return Lookup(entry=json.loads(reply[1]), count=count, window=window)
+            if status == BAD_SECRET:
+                return Lookup(wrong_secret=True)
+            generation = reply[1]
         except Exception as exc:  # redis-py, socket and backend errors alike
             guard.failed(exc, f"{self.label} cache")
-            return None, None
+            return Lookup()
+        if status == UNTRUSTED:
+            refresh_trust()
+        return Lookup(generation=generation)  # from the database this once
+
+    def _lookup_in_django_cache(self, ident: str) -> Lookup:
+        entry_key, gen_key = self.entry_key(ident), self.generation_key(ident)
+        found = sharedcache.get_many(caches["default"], [entry_key, gen_key, TRUST_KEY])
+        generation = found.get(gen_key)
+        if generation is None:
+            # add() keeps a concurrent writer's generation: ours if it won, else read theirs.
+            generation = _new_generation()
+            if not cache.add(gen_key, generation, timeout=GENERATION_SECONDS):
+                generation = cache.get(gen_key)
         if TRUST_KEY not in found:
             refresh_trust()
-            return None, generation  # this once from the database
+            return Lookup(generation=generation)
         entry = found.get(entry_key)
         if entry is not None and generation is not None and entry.get("generation") == generation:
-            return entry, generation
-        return None, generation
+            return Lookup(entry={k: v for k, v in entry.items() if k != "generation"})
+        return Lookup(generation=generation)
 
-    def store(self, ident: str, entry: dict, generation: str | None) -> None:
-        """Cache a result read from the database after ``lookup`` returned ``generation``."""
+    def store(
+        self,
+        ident: str,
+        entry: dict,
+        generation,
+        *,
+        secret: SecretCheck | None = None,
+        rate_limit_identity: str = "",
+        allowed_networks=(),
+        count_after_checks: bool = False,
+    ) -> None:
+        """Cache ``entry`` (JSON-serialisable) read from the database after ``lookup`` returned
+        ``generation``.
+
+        For the one-round-trip path: ``secret``, the digest a presented credential must match
+        (absent when the ident itself proves possession, e.g. a token's digest);
+        ``rate_limit_identity``, the counter a request with it is added to; ``allowed_networks``,
+        outside which a request is not counted (the allowlist refuses it); and
+        ``count_after_checks`` when the credential must pass another check before it counts
+        (a DPoP proof): then the script only reads.
+        """
         timeout = settings.API_AUTH_CACHE_SECONDS
         if generation is None or timeout <= 0 or not guard.available():
             return
+        redis = redis_of(caches["default"])
         try:
-            cache.set(self.entry_key(ident), {**entry, "generation": generation}, timeout=timeout)
+            if redis is None:
+                cache.set(self.entry_key(ident), {**entry, "generation": generation}, timeout)
+                return
+            fields = {
+                "g": generation,
+                "v": json.dumps(entry, separators=(",", ":")),
+                "r": rate_limit_identity if not count_after_checks else "",
+                "w": window_edge(rate_limit_identity),
+                "n": json.dumps(network_ranges(allowed_networks)) if allowed_networks else "",
+            }
+            if secret is not None:
+                fields["p"], fields["d"] = secret.pepper_id, secret.digest
+            key = redis.make_key(self.entry_key(ident))
+            with redis.client.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, timeout)
+                pipe.execute()
         except Exception as exc:
             guard.failed(exc, f"{self.label} cache")
 

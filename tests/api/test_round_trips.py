@@ -1,9 +1,13 @@
-"""The hot path's Redis cost, pinned like its query count: round trips of one GET /v2/monitors.
+"""The hot path's Redis cost, pinned like its query count (issue 12).
 
 A round trip is one write of commands to a Redis connection (a pipeline or MULTI is one). With a
-warm authentication cache: the auth entry and its generation (MGET), the rate-limit counter (one
-Lua call) and the request log (RPUSH; the usage buffer's MULTI joins it when it is due).
+warm authentication cache a request makes exactly one: the credential cache's script reads the
+entry, checks the key's digest and counts the request (statuspool.credcache.script). Its request
+log entry and usage record are sent by the process's sender thread, with other requests', off the
+request's path (statuspool.sharedcache.BackgroundSender).
 """
+
+import time
 
 import pytest
 import redis.connection
@@ -12,6 +16,7 @@ from django.core.cache import cache
 from statuspool.credcache.cache import TRUST_KEY
 from statuspool.monitoring.models import Monitor
 from tests.api.fixtures import issue_key
+from statuspool.sharedcache import background
 from usage import lastused, requestlog
 
 pytestmark = pytest.mark.redis
@@ -67,50 +72,91 @@ def request_log():
     client.delete(requestlog.REDIS_LIST)
 
 
-def _get(api, bearer):
-    response = api("GET", "/v2/monitors", bearer, REMOTE_ADDR="198.51.100.20")
+def _get(api, bearer, path="/v2/monitors"):
+    response = api("GET", path, bearer, REMOTE_ADDR="198.51.100.20")
     assert response.status_code == 200
     return response
 
 
-def test_warm_request_makes_three_round_trips(api, bearer, sent, django_assert_num_queries):
-    _get(api, bearer)  # warms the authentication cache and records usage for this address
+def _warm(api, bearer):
+    """One request to fill the cache, its bookkeeping sent: the next request starts clean."""
+    _get(api, bearer)
+    background.drain()
+
+
+def test_warm_request_makes_one_round_trip(api, bearer, sent, django_assert_num_queries):
+    _warm(api, bearer)
     sent.clear()
     with django_assert_num_queries(1):  # the page of monitors
         response = _get(api, bearer)
     assert response["X-RateLimit-Remaining"] == "598"
-    assert sent == [["MGET"], ["EVALSHA"], ["RPUSH"]]
+    assert sent == [["EVALSHA"]]  # authentication, digest check and rate-limit count
 
 
-def test_cold_request_makes_five(api, bearer, sent):
+def test_warm_credential_request_makes_no_query_and_one_round_trip(
+    api, bearer, sent, django_assert_num_queries
+):
+    _warm(api, bearer)
+    sent.clear()
+    with django_assert_num_queries(0):
+        body = _get(api, bearer, "/v2/credential").json()
+    assert sent == [["EVALSHA"]]
+    assert body["account"]["name"] and body["type"] == "api_key"
+
+
+def test_bookkeeping_of_many_requests_goes_in_one_round_trip(api, bearer, sent, request_log):
+    _warm(api, bearer)
+    request_log.delete(requestlog.REDIS_LIST)
+    sent.clear()
+    for _ in range(5):
+        _get(api, bearer)
+    assert sent == [["EVALSHA"]] * 5  # nothing of the bookkeeping on the requests' path
+    sent.clear()
+    background.drain()
+    assert [trip.count("RPUSH") for trip in sent] == [5]
+    assert request_log.llen(requestlog.REDIS_LIST) == 5
+
+
+def test_the_sender_thread_sends_without_being_asked(api, bearer, request_log):
+    _warm(api, bearer)
+    request_log.delete(requestlog.REDIS_LIST)
+    _get(api, bearer)
+    deadline = time.monotonic() + 5
+    while request_log.llen(requestlog.REDIS_LIST) == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert request_log.llen(requestlog.REDIS_LIST) == 1
+
+
+def test_cold_request_makes_three(api, bearer, sent):
     cache.set(TRUST_KEY, 1, timeout=300)  # also the connection's handshake, not the request's
     sent.clear()
     _get(api, bearer)
-    assert [trip[0] for trip in sent] == ["MGET", "SET", "SET", "EVALSHA", "MULTI"]
-    assert sent[1][0] == sent[2][0] == "SET"  # the new generation (NX), then the entry
-    # The request log's entry and the usage buffer's record travel together, in one MULTI.
-    assert sent[4][:2] == ["MULTI", "RPUSH"] and "HSET" in sent[4] and sent[4][-1] == "EXEC"
+    # The script finds nothing (and gives the key its first generation); the entry is stored
+    # under that generation; the throttle counts the request itself.
+    assert sent == [["EVALSHA"], ["MULTI", "DEL", "HSET", "EXPIRE", "EXEC"], ["EVALSHA"]]
 
 
-def test_renewing_the_trust_marker_costs_four_round_trips_once_per_interval(api, bearer, sent):
-    _get(api, bearer)
+def test_renewing_the_trust_marker_costs_a_few_round_trips_once_per_interval(api, bearer, sent):
+    _warm(api, bearer)
     cache.delete(TRUST_KEY)
     sent.clear()
     _get(api, bearer)
-    # The lookup finds no marker: under a short lock (SET NX … DEL), nothing pending in the
+    # The script finds no marker: under a short lock (SET NX … DEL), nothing pending in the
     # database, marker set; this request reads its key from the database and caches it again.
-    assert [trip[0] for trip in sent] == ["MGET", "SET", "SET", "DEL", "SET", "EVALSHA", "RPUSH"]
+    assert [trip[0] for trip in sent] == ["EVALSHA", "SET", "SET", "DEL", "MULTI", "EVALSHA"]
     sent.clear()
     _get(api, bearer)
-    assert [trip[0] for trip in sent] == ["MGET", "EVALSHA", "RPUSH"]
+    assert sent == [["EVALSHA"]]
 
 
 def test_usage_due_again_joins_the_request_log_round_trip(api, bearer, sent, request_log):
-    _get(api, bearer)
+    _warm(api, bearer)
     lastused.buffer.take()
     lastused.recently_recorded.clear()  # the interval has passed
     sent.clear()
     _get(api, bearer)
-    assert [trip[0] for trip in sent] == ["MGET", "EVALSHA", "MULTI"]
+    background.drain()
+    assert [trip[0] for trip in sent] == ["EVALSHA", "MULTI"]
+    assert "RPUSH" in sent[1] and "HSET" in sent[1]
     assert request_log.llen(requestlog.REDIS_LIST) == 2  # both requests' entries
     assert [record.ip for record in lastused.buffer.take()] == ["198.51.100.20"]
