@@ -15,8 +15,8 @@ from django.core.cache import cache
 
 from statuspool.credcache.cache import TRUST_KEY
 from statuspool.monitoring.models import Monitor
-from tests.api.fixtures import issue_key
 from statuspool.sharedcache import background
+from tests.api.fixtures import issue_key
 from usage import lastused, requestlog
 
 pytestmark = pytest.mark.redis
