@@ -147,6 +147,7 @@ def authenticate_api_key(raw: str, request) -> Credential:
             secret=secret,
             rate_limit_identity=identity,
             allowed_networks=entry["allowed_networks"],
+            scopes=entry["scopes"],
         )
     # The cache may hold a key past its end: the clock, not a job, decides when it stops working.
     if _passed(entry["expires_at"]):

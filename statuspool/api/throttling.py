@@ -35,6 +35,7 @@ from rest_framework.throttling import BaseThrottle
 
 from statuspool.api.credentials import Credential
 from statuspool.api.errors import ApiError
+from statuspool.api.permissions import UNDECLARED, required_scope
 from statuspool.api.signals import api_request_finished
 from statuspool.client_ip import request_ip
 from statuspool.credcache.script import Counting, window_end
@@ -162,13 +163,34 @@ def counter_prefix(group: str) -> str:
     return f"rl:{group}:"
 
 
+# No credential holds it: a method the view does not declare (405) is not counted.
+_NO_SUCH_SCOPE = "\x00"
+
+
+def _scope_needed(request) -> str:
+    """The scope the view needs for ``request`` ("" for any credential): a request for one the
+    credential lacks is refused before the throttle and must not be counted."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if view is None:
+        return ""
+    scope = required_scope(view, request.method)
+    if scope is UNDECLARED:
+        return _NO_SUCH_SCOPE
+    return scope or ""
+
+
 def counting_for(request) -> Counting | None:
     """What the credential cache's script needs to count ``request`` while it authenticates it;
     None when rate limiting is off or the shared counters are known to be down."""
     if not getattr(settings, "RATELIMIT_ENABLE", True) or not guard.available():
         return None
     group = f"v2:{resource_of(request.method)}"
-    return Counting(prefix=counter_prefix(group), now=int(time.time()), address=request_ip(request))
+    return Counting(
+        prefix=counter_prefix(group),
+        now=int(time.time()),
+        address=request_ip(request),
+        scope=_scope_needed(request),
+    )
 
 
 def remember_count(request, counting: Counting, identity: str, count: int, window: int) -> None:

@@ -127,6 +127,7 @@ class GenerationCache:
                     *(counting.arguments(redis.make_key) if counting else ("", 0, 0, 0, "")),
                     _new_generation(),
                     GENERATION_SECONDS,
+                    counting.scope if counting else "",
                 ],
             )
             status = int(reply[0])
@@ -170,6 +171,7 @@ class GenerationCache:
         secret: SecretCheck | None = None,
         rate_limit_identity: str = "",
         allowed_networks=(),
+        scopes=(),
         count_after_checks: bool = False,
     ) -> None:
         """Cache ``entry`` (JSON-serialisable) read from the database after ``lookup`` returned
@@ -178,7 +180,8 @@ class GenerationCache:
         For the one-round-trip path: ``secret``, the digest a presented credential must match
         (absent when the ident itself proves possession, e.g. a token's digest);
         ``rate_limit_identity``, the counter a request with it is added to; ``allowed_networks``,
-        outside which a request is not counted (the allowlist refuses it); and
+        outside which a request is not counted (the allowlist refuses it); ``scopes``, without
+        which a request is not counted (the scope check refuses it); and
         ``count_after_checks`` when the credential must pass another check before it counts
         (a DPoP proof): then the script only reads.
         """
@@ -196,6 +199,7 @@ class GenerationCache:
                 "r": rate_limit_identity if not count_after_checks else "",
                 "w": window_edge(rate_limit_identity),
                 "n": json.dumps(network_ranges(allowed_networks)) if allowed_networks else "",
+                "s": " " + " ".join(scopes) + " ",
             }
             if secret is not None:
                 fields["p"], fields["d"] = secret.pepper_id, secret.digest

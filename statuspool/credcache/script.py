@@ -17,6 +17,8 @@ n     the IP allowlist as ranges of 5 integers (version, then the address as fou
       a request from outside it is not counted (the allowlist refuses it: a leaked key used from
       elsewhere must not use up its owner's limit). ``statuspool.api.network`` stays the one that
       refuses; this only decides whether to count.
+s     the scopes, space-separated with a space at each end: a request for a scope the credential
+      lacks is not counted either (it is refused before the throttle, as it always was)
 ====  ==========================================================================================
 
 The counter is the throttle's own (``statuspool.api.throttling``): ``<prefix><identity>:<window>``
@@ -41,7 +43,7 @@ LOOKUP_AND_COUNT = Script(
 -- KEYS: entry, generation, trust marker
 -- ARGV: pepper id, digest ('' = no check), counter prefix ('' = count nothing), increment, ttl,
 --       now (epoch seconds), client address as JSON [version, w1, w2, w3, w4] ('' = unknown),
---       a fresh generation, and how long generations live
+--       a fresh generation, how long generations live, the scope the request needs ('' = any)
 local generation = redis.call('GET', KEYS[2])
 if not generation then
   -- The credential's first generation (or its last was evicted): read before the database, as
@@ -50,13 +52,16 @@ if not generation then
   redis.call('SET', KEYS[2], generation, 'EX', ARGV[9])
 end
 if redis.call('EXISTS', KEYS[3]) == 0 then return {0, generation} end
-local e = redis.call('HMGET', KEYS[1], 'g', 'v', 'p', 'd', 'r', 'n', 'w')
+local e = redis.call('HMGET', KEYS[1], 'g', 'v', 'p', 'd', 'r', 'n', 'w', 's')
 if not generation or not e[1] or e[1] ~= generation then return {1, generation} end
 if ARGV[2] ~= '' then
   if e[3] ~= ARGV[1] then return {1, generation} end  -- stored under another pepper: reload
   if e[4] ~= ARGV[2] then return {2} end
 end
 if ARGV[3] == '' or not e[5] or e[5] == '' then return {3, e[2], false, false} end
+if ARGV[10] ~= '' and not string.find(e[8] or '', ' ' .. ARGV[10] .. ' ', 1, true) then
+  return {3, e[2], false, false}  -- refused for its scope: not counted
+end
 if e[6] and e[6] ~= '' then
   if ARGV[7] == '' then return {3, e[2], false, false} end
   local ip = cjson.decode(ARGV[7])
@@ -144,6 +149,7 @@ class Counting:
     prefix: str  # unprefixed cache key before the identity, e.g. "rl:v2:read:"
     now: int
     address: str | None
+    scope: str = ""  # the scope the request needs; "" when any credential may make it
     increment: int = 1
     ttl: int = WINDOW_SECONDS + 1
 

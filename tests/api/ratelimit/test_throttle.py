@@ -5,13 +5,12 @@ import time
 import pytest
 from django.core.cache import cache, caches
 from django.test import RequestFactory
-from django_ratelimit import ALL
-from django_ratelimit.core import _get_window, _make_cache_key, get_usage
 
 from apikeys.models import ApiKey
 from statuspool import sharedcache
 from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
+from statuspool.credcache.script import window_end
 from tests.api.ratelimit.conftest import issue_key, rate_headers
 
 # Counting tests must not straddle a window edge.
@@ -163,23 +162,38 @@ def test_oauth_tokens_of_one_grant_share_a_bucket_and_keys_do_not(small_limits):
 
 
 @pytest.mark.redis
-def test_one_round_trip_counts_django_ratelimits_own_counter(small_limits):
-    """The Lua counter and get_usage count the same counter: key, window and expiry alike."""
+def test_the_authentication_script_and_the_throttle_count_one_counter(
+    team_account, call, small_limits
+):
+    """A cold request is counted by the throttle, a warm one by the credential cache's script in
+    its authentication round trip: the same counter, window and expiry either way."""
+    key, bearer = issue_key(team_account, scopes=["monitors:read"])
+    identity = f"key:{key.pk}"
+    window = window_end(identity, int(time.time()))
+    cold, warm = call("GET", bearer), call("GET", bearer)
+    assert [rate_headers(r)["X-RateLimit-Remaining"] for r in (cold, warm)] == ["2", "1"]
+    assert rate_headers(warm)["X-RateLimit-Reset"] == str(window)
     request = RequestFactory().get("/v2/monitors")
-    credential = _credential(CredentialKind.API_KEY, 9, "key:9")
-    window = _get_window("key:9", 60)
-    assert throttling.consume(request, credential).count == 1
-    usage = get_usage(
-        request, group="v2:read", key=lambda g, r: "key:9", rate=(3, 60), increment=True
-    )
-    assert usage["count"] == 2
+    credential = _credential(CredentialKind.API_KEY, key.pk, identity)
     state = throttling.consume(request, credential)
     assert (state.count, state.reset, state.shared) == (3, window, True)
-    assert throttling.consume(request, credential, increment=False).count == 3
-    assert get_usage(request, group="v2:read", key=lambda g, r: "key:9", rate=(3, 60))["count"] == 3
     redis = sharedcache.redis_of(caches["default"])
-    name = cache.make_key(_make_cache_key("v2:read", window, (3, 60), "key:9", ALL))
-    assert 60 <= redis.client.ttl(name) <= 65  # django-ratelimit's period + EXPIRATION_FUDGE
+    name = cache.make_key(f"rl:v2:read:{identity}:{window}")
+    assert int(redis.client.get(name)) == 3
+    assert 55 <= redis.client.ttl(name) <= 61
+
+
+@pytest.mark.redis
+def test_a_warm_request_refused_for_its_scope_or_address_is_not_counted(
+    enterprise_account, call, small_limits
+):
+    _, bearer = issue_key(enterprise_account, scopes=["monitors:read"], networks=["203.0.113.0/24"])
+    inside, outside = "203.0.113.9", "198.51.100.10"
+    assert call("GET", bearer, ip=inside).status_code == 200  # cold: caches the entry
+    assert call("GET", bearer, ip=outside).status_code == 403  # warm, outside the allowlist
+    assert call("GET", bearer, ip=inside, path="/v2/team/members").status_code == 403  # scope
+    response = call("GET", bearer, ip=inside)
+    assert rate_headers(response)["X-RateLimit-Remaining"] == "3"  # 5 - the two 200s
 
 
 @pytest.mark.redis
