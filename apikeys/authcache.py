@@ -42,6 +42,11 @@ def store(public_id: str, entry: dict, generation, **one_round_trip) -> None:
     _cache.store(public_id, entry, generation, **one_round_trip)
 
 
+def peek(public_id: str) -> dict | None:
+    """The cached entry of a key, believed or not (tests, operators)."""
+    return _cache.peek(public_id)
+
+
 def invalidate_key(public_id: str) -> None:
     """Call inside the change's transaction (outside one it applies at once)."""
     _cache.invalidate(public_id)

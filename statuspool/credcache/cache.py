@@ -212,6 +212,25 @@ class GenerationCache:
         except Exception as exc:
             guard.failed(exc, f"{self.label} cache")
 
+    def peek(self, ident: str) -> dict | None:
+        """What is cached for ``ident``, believed or not (tests, operators): the payload, with the
+        script's fields as ``_generation``, ``_pepper_id``, ``_digest``, ``_rate_limit_identity``."""
+        redis = redis_of(caches["default"])
+        if redis is None:
+            return cache.get(self.entry_key(ident))
+        stored = redis.client.hgetall(redis.make_key(self.entry_key(ident)))
+        if not stored:
+            return None
+        fields = {name.decode(): value for name, value in stored.items()}
+        text = {name: value.decode() for name, value in fields.items() if name != "g"}
+        return {
+            **json.loads(text["v"]),
+            "_generation": fields["g"],
+            "_pepper_id": text.get("p"),
+            "_digest": text.get("d"),
+            "_rate_limit_identity": text.get("r"),
+        }
+
     def invalidate(self, ident: str) -> None:
         """Call inside the transaction of the change: every process stops believing the cached
         result once it commits, even if Redis only hears of it after an outage."""

@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 
 from apikeys import authcache
@@ -51,7 +50,7 @@ def _revoke_elsewhere(public_id: str, **env_changes) -> None:
 def _warm_then_revoke_elsewhere(api, account, **env_changes):
     key, raw = issue_key(account, ["monitors:read"])
     assert api("GET", "/v2/monitors", f"Bearer {raw}").status_code == 200
-    assert cache.get(authcache.cache_key(key.public_id)) is not None  # served from cache next
+    assert authcache.peek(key.public_id) is not None  # served from cache next
     _revoke_elsewhere(key.public_id, **env_changes)
     response = api("GET", "/v2/monitors", f"Bearer {raw}")
     assert response.status_code == 401

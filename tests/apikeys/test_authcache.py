@@ -12,6 +12,7 @@ from audit.services import Actor
 from statuspool import sharedcache
 from statuspool.api.authentication import BearerCredentialAuthentication
 from statuspool.credcache.models import PendingInvalidation
+from statuspool.crypto import keyed_digest
 from statuspool.sharedcache import guard
 from tests.api.fixtures import error_code, issue_key
 
@@ -32,8 +33,9 @@ def key_and_bearer(account_a):
 def test_cache_entry_has_the_digest_but_never_the_key(api, key_and_bearer):
     key, bearer, raw = key_and_bearer
     assert api("GET", "/v2/monitors", bearer).status_code == 200
-    entry = cache.get(authcache.cache_key(key.public_id))
-    assert entry["id"] == key.pk and entry["digest"] == key.digest
+    entry = authcache.peek(key.public_id)
+    pepper_id, digest = keyed_digest(raw)  # the digest under the newest pepper, never the key
+    assert entry["id"] == key.pk and (entry["_pepper_id"], entry["_digest"]) == (pepper_id, digest)
     assert raw not in repr(entry) and raw[8:] not in repr(entry)
 
 
@@ -100,7 +102,7 @@ def test_a_read_from_before_the_revocation_cannot_repopulate_the_cache(
     monkeypatch.setattr(authentication, "_load", load_then_lose_the_race)
     assert api("GET", "/v2/monitors", bearer).status_code == 200  # the racing request itself
     monkeypatch.setattr(authentication, "_load", original_load)
-    assert cache.get(authcache.cache_key(key.public_id)) is not None  # the stale entry is there
+    assert authcache.peek(key.public_id) is not None  # the stale entry is there
     assert api("GET", "/v2/monitors", bearer).status_code == 401  # ...and ignored
 
 
@@ -146,10 +148,11 @@ def test_entries_read_in_one_round_trip_are_djangos_own(key_and_bearer):
         "an-int": 7,
         "text": "gen",
     }
-    assert authcache.lookup(key.public_id) == (
-        None,
-        cache.get(authcache.generation_key(key.public_id)),
-    )
+    # The generation is compared as stored: the lookup hands back Redis's own bytes.
+    generation_key = cache.make_key(authcache.generation_key(key.public_id))
+    entry, generation = authcache.lookup(key.public_id)
+    assert entry is None
+    assert generation == sharedcache.redis_of(caches["default"]).client.get(generation_key)
 
 
 def test_cache_is_asked_again_once_the_breaker_closes(
@@ -159,7 +162,7 @@ def test_cache_is_asked_again_once_the_breaker_closes(
     guard.failed(ConnectionError("blip"), "test")
     with django_assert_num_queries(2):  # the key from the database, the page of monitors
         assert api("GET", "/v2/monitors", bearer).status_code == 200
-    assert cache.get(authcache.cache_key(key.public_id)) is None  # nothing cached meanwhile
+    assert authcache.peek(key.public_id) is None  # nothing cached meanwhile
     guard.reset()
     api("GET", "/v2/monitors", bearer)
     with django_assert_num_queries(1):  # the page of monitors: the key came from the cache
@@ -170,6 +173,6 @@ def test_cache_can_be_turned_off(api, key_and_bearer, settings):
     settings.API_AUTH_CACHE_SECONDS = 0
     key, bearer, _ = key_and_bearer
     assert api("GET", "/v2/monitors", bearer).status_code == 200
-    assert cache.get(authcache.cache_key(key.public_id)) is None
+    assert authcache.peek(key.public_id) is None
     ApiKey.objects.filter(pk=key.pk).update(status=Status.REVOKED)
     assert api("GET", "/v2/monitors", bearer).status_code == 401

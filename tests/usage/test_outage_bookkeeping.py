@@ -17,9 +17,10 @@ from django.test import Client, override_settings
 from apikeys.models import ApiKey
 from apikeys.services import apikey_create
 from audit.services import Actor
+from statuspool import sharedcache
 from statuspool.accounts.models import Account, Membership, Role
 from statuspool.notifications.models import OutboxEmail
-from statuspool.sharedcache import RedisBatch, guard
+from statuspool.sharedcache import background, guard
 from tests.conftest import make_user
 from tests.processes import on_private_stack
 from usage import lastused, requestlog
@@ -94,18 +95,20 @@ def test_a_timed_out_redis_write_is_spooled_but_written_once(
     with on_private_stack(private_postgres, private_redis):
         key, api = _key()
         assert api.get("/v2/monitors").status_code == 200
-        original = RedisBatch.send
+        background.drain()
+        original = sharedcache._send
 
-        def send_to_a_paused_redis(batch):
+        def send_to_a_paused_redis(redis, parts, atomic):
             private_redis.pause()  # it reads nothing, the client times out, then spools
             try:
-                original(batch)
+                original(redis, parts, atomic)
             finally:
                 private_redis.resume()  # …and Redis then applies what it had received
 
-        monkeypatch.setattr(RedisBatch, "send", send_to_a_paused_redis)
+        monkeypatch.setattr(sharedcache, "_send", send_to_a_paused_redis)
         assert api.get("/v2/monitors").status_code == 200
-        monkeypatch.setattr(RedisBatch, "send", original)
+        background.drain()  # the sender thread's send, made now
+        monkeypatch.setattr(sharedcache, "_send", original)
         assert not guard.available()  # the write did time out
         time.sleep(0.3)
         guard.reset()

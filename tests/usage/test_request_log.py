@@ -10,7 +10,7 @@ from django.utils import timezone
 from apikeys.services import apikey_revoke
 from audit.services import Actor
 from statuspool.api.credentials import Credential, CredentialKind
-from statuspool.sharedcache import RedisBatch, guard, redis_of
+from statuspool.sharedcache import RedisBatch, background, guard, redis_of
 from usage import requestlog
 from usage.models import RequestLog
 from usage.tasks import flush_request_log
@@ -180,6 +180,7 @@ def test_with_redis_entries_wait_in_a_shared_list(client, account_a, make_key):
     key, raw = make_key(account_a)
     client.get("/v2/monitors", **bearer(raw))
     client.get("/v2/monitors", **bearer(raw))
+    background.drain()  # what the process's sender thread does within SENDER_INTERVAL
     redis = requestlog._redis()
     assert redis.llen(requestlog.REDIS_LIST) == 2
     assert not list(requestlog.spool_dir().glob("*.jsonl"))
