@@ -246,7 +246,9 @@ class BackgroundSender:
                 )
                 self._thread.start()
         if full:
-            self._wake.set()
+            # Redis is slower than the requests come: this request sends (and waits), so what
+            # a crash can lose stays bounded by max_pending.
+            self.drain()
 
     def drain(self) -> None:
         """Send everything handed over so far, now, in this thread (tests, shutdown, flushes)."""

@@ -7,10 +7,11 @@ Generations (why a plain "delete the entry" is not enough)
 ----------------------------------------------------------
 A request may read the credential's row just before a revocation commits and write its stale
 "active" entry just after the invalidation deleted the old one. So every credential has a
-**generation**, a random token in the cache beside the entry: a request reads it *before* the
+**generation**, a unique token in the cache beside the entry: a request reads it *before* the
 database and stores it in the entry it writes; an invalidation replaces it *after* the commit;
-an entry is believed only while its generation is current. Generations are random, not
-counters, so an evicted one can never come back with a value an old entry still carries.
+an entry is believed only while its generation is current. Generations are never
+reused (a random per-process prefix and a serial, not a per-credential counter), so an evicted
+one can never come back with a value an old entry still carries.
 
 Durability (an invalidation Redis never received)
 --------------------------------------------------
@@ -34,8 +35,10 @@ also expire after ``API_AUTH_CACHE_SECONDS`` whatever happens.
 Lookups and stores go through the shared-cache circuit breaker (``sharedcache.guard``).
 """
 
+import itertools
 import json
 import logging
+import os
 import secrets
 import threading
 
@@ -72,8 +75,22 @@ _replayed = {"through": 0}  # guard.failures as of this process's last complete 
 _replay_lock = threading.Lock()
 
 
+_generation_prefix = secrets.token_hex(8)
+_generation_serial = itertools.count()
+
+
 def _new_generation() -> str:
-    return secrets.token_hex(8)
+    """A value no generation ever had: this process's random prefix and a serial (a new one after
+    a fork). Unique is what matters, not secret; and no system call on the request's path."""
+    return f"{_generation_prefix}{next(_generation_serial):x}"
+
+
+def _new_generation_prefix() -> None:
+    global _generation_prefix, _generation_serial
+    _generation_prefix, _generation_serial = secrets.token_hex(8), itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_generation_prefix)
 
 
 class GenerationCache:
