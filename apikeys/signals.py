@@ -1,16 +1,22 @@
 """What apikeys does when the accounts app changes something its cached keys carry."""
 
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from apikeys import authcache
 from apikeys.models import ApiKey, Status
-from statuspool.accounts.signals import account_plan_changed
+from statuspool.accounts.models import Account
+
+# What a cached key's entry carries of its account (apikeys.authentication._entry_from_row).
+_CACHED_ACCOUNT_FIELDS = {"plan", "name"}
 
 
-@receiver(account_plan_changed, dispatch_uid="apikeys.invalidate_on_plan_change")
-def _invalidate_keys_of_account(sender, account_id, **kwargs):
-    # The plan (rate limits) is in each cached entry: the next request of every key reads it
-    # again, in every process, once the change commits (revoked keys are never cached).
-    public_ids = ApiKey.objects.filter(account_id=account_id).exclude(status=Status.REVOKED)
-    for public_id in public_ids.values_list("public_id", flat=True):
+@receiver(post_save, sender=Account, dispatch_uid="apikeys.invalidate_on_account_change")
+def _invalidate_keys_of_account(sender, instance, created, update_fields=None, **kwargs):
+    """The plan (rate limits) and the name (GET /v2/credential) are in each cached entry: the
+    next request of every key reads them again, in every process, once the change commits."""
+    if created or (update_fields is not None and not _CACHED_ACCOUNT_FIELDS & set(update_fields)):
+        return
+    keys = ApiKey.objects.filter(account_id=instance.pk).exclude(status=Status.REVOKED)
+    for public_id in keys.values_list("public_id", flat=True):
         authcache.invalidate_key(public_id)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from oauthapps.models import AccessToken
 from statuspool.credcache.cache import GenerationCache
+from statuspool.credcache.script import Counting, Lookup
 
 _cache = GenerationCache("oauth", label="OAuth token")
 
@@ -34,8 +35,20 @@ def lookup(checksum: str) -> tuple[dict | None, str | None]:
     return _cache.lookup(checksum)
 
 
-def store(checksum: str, entry: dict, generation: str | None) -> None:
-    _cache.store(checksum, entry, generation)
+def lookup_and_count(checksum: str, *, counting: Counting | None) -> Lookup:
+    """The entry and the request counted against its rate limit, in one round trip
+    (``statuspool.credcache.script``; no secret to compare: the key is the token's digest)."""
+    return _cache.lookup_and_count(checksum, counting=counting)
+
+
+def store(checksum: str, entry: dict, generation, **one_round_trip) -> None:
+    """``one_round_trip``: what ``GenerationCache.store`` keeps for ``lookup_and_count``."""
+    _cache.store(checksum, entry, generation, **one_round_trip)
+
+
+def peek(checksum: str) -> dict | None:
+    """The cached entry of a token, believed or not (tests, operators)."""
+    return _cache.peek(checksum)
 
 
 def invalidate_token(checksum: str) -> None:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from oauthapps import authcache, dpop, token_format
 from oauthapps.scopes import scopes_for_role
 from oauthapps.token_lookup import live_access_token
+from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
 from statuspool.scopes import order_scopes
@@ -69,6 +70,8 @@ def _entry(row: dict) -> dict:
         "id": row["id"],
         "account_id": row["authorization__account_id"],
         "plan": row["authorization__account__plan"],
+        # GET /v2/credential shows it with no query; a rename invalidates (oauthapps.signals).
+        "account_name": row["authorization__account__name"],
         "scopes": order_scopes(allowed),
         "application_id": row["application_id"],
         "label": row["application__name"],
@@ -88,29 +91,50 @@ def _credential(entry: dict) -> Credential:
         scopes=frozenset(entry["scopes"]),
         # SPEC: OAuth tokens are limited per authorization of an application in an account, so
         # two people approving the same app for one team share one bucket.
-        rate_limit_identity=f"oauth:{entry['application_id']}:{entry['account_id']}",
+        rate_limit_identity=_rate_limit_identity(entry),
         label=entry["label"],
         expires_at=entry["expires_at"],
         user_id=entry["user_id"],
         authorization_id=entry["authorization_id"],
+        account_name=entry.get("account_name", ""),
     )
+
+
+def _rate_limit_identity(entry: dict) -> str:
+    return f"oauth:{entry['application_id']}:{entry['account_id']}"
 
 
 def authenticate_access_token(raw: str, request) -> Credential:
     if not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
         raise InvalidToken()  # a typo or a random string: refused without touching the database
     checksum = token_format.token_checksum(raw)
-    entry, generation = authcache.lookup(checksum)
+    counting = throttling.counting_for(request)
+    found = authcache.lookup_and_count(checksum, counting=counting)
+    entry = found.entry
     if entry is None:
         row = live_access_token(checksum)
         if row is None:
             raise InvalidToken()
         entry = _entry(row)
-        authcache.store(checksum, entry, generation)
+        authcache.store(
+            checksum,
+            entry,
+            found.generation,
+            rate_limit_identity=_rate_limit_identity(entry),
+            scopes=entry["scopes"],
+            # A bound token counts only once its proof is checked: whoever stole the token
+            # without the key must not use up its owner's limit.
+            count_after_checks=bool(entry["jkt"]),
+        )
     if datetime.fromisoformat(entry["expires_at"]) <= timezone.now():
         raise InvalidToken()
     _check_dpop(entry["jkt"], raw, request)
-    return _credential(entry)
+    credential = _credential(entry)
+    if found.count is not None:
+        throttling.remember_count(
+            request, counting, credential.rate_limit_identity, found.count, found.window
+        )
+    return credential
 
 
 authenticate_access_token.accepts_dpop = True

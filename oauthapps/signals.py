@@ -77,6 +77,7 @@ def forget_tokens_of_inactive_user(sender, instance, created, **kwargs):
 
 @receiver(post_save, sender=Account, dispatch_uid="oauthapps.forget_tokens_on_plan_change")
 def forget_tokens_on_plan_change(sender, instance, created, update_fields=None, **kwargs):
-    """The plan is in every cached credential of the account (rate limits, allowlisting)."""
-    if not created and (update_fields is None or "plan" in update_fields):
+    """The plan (rate limits, allowlisting) and the name (GET /v2/credential) are in every
+    cached credential of the account."""
+    if not created and (update_fields is None or {"plan", "name"} & set(update_fields)):
         authcache.invalidate_live_tokens(authorization__account_id=instance.pk)

@@ -25,6 +25,7 @@ CREDENTIAL_FIELDS = (
     "authorization_id",
     "authorization__account_id",
     "authorization__account__plan",
+    "authorization__account__name",
 )
 # The grant user's membership of the grant's account, reached through the account.
 _MEMBERSHIP = "authorization__account__memberships"

@@ -9,7 +9,3 @@ from django.dispatch import Signal
 
 # kwargs: account_id, user_id, actor (audit Actor), reason ("removed" | "demoted")
 member_access_reduced = Signal()
-
-# Sent inside the transaction of a plan change (kwargs: account_id): receivers drop what they
-# cached with the old plan (the credential caches carry the plan, which sets the rate limits).
-account_plan_changed = Signal()

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from audit.services import Actor, record
 from statuspool.accounts.models import TEAM_ADMIN_ROLES, Account, Membership, Plan, Role
-from statuspool.accounts.signals import account_plan_changed, member_access_reduced
+from statuspool.accounts.signals import member_access_reduced
 from statuspool.notifications.security import security_notify
 
 CHANGEABLE_ROLES = (Role.ADMIN, Role.MEMBER)  # the owner's role moves only by transfer
@@ -261,7 +261,6 @@ def account_set_plan(*, account, plan: str, actor: Actor) -> bool:
             return False
         locked.plan = plan
         locked.save(update_fields=["plan"])
-        account_plan_changed.send(sender=Account, account_id=locked.pk)
         record(
             action="account.plan_changed",
             actor=actor,

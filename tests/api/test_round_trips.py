@@ -17,6 +17,7 @@ from statuspool.credcache.cache import TRUST_KEY
 from statuspool.monitoring.models import Monitor
 from statuspool.sharedcache import background
 from tests.api.fixtures import issue_key
+from tests.oauthapps.helpers import oauth_bearer
 from usage import lastused, requestlog
 
 pytestmark = pytest.mark.redis
@@ -93,18 +94,39 @@ def test_warm_request_makes_one_round_trip(api, bearer, sent, django_assert_num_
     assert sent == [["EVALSHA"]]  # authentication, digest check and rate-limit count
 
 
+@pytest.mark.parametrize("kind", ["api_key", "oauth_token"])
 def test_warm_credential_request_makes_no_query_and_one_round_trip(
-    api, bearer, sent, django_assert_num_queries
+    api, account_a, kind, sent, django_assert_num_queries
 ):
+    if kind == "api_key":
+        bearer = f"Bearer {issue_key(account_a, ['monitors:read'])[1]}"
+    else:
+        bearer = oauth_bearer(account_a, ["monitors:read"])
     _warm(api, bearer)
     sent.clear()
     with django_assert_num_queries(0):
         body = _get(api, bearer, "/v2/credential").json()
-    assert sent == [["EVALSHA"]]
-    assert body["account"]["name"] and body["type"] == "api_key"
+    assert sent == [["EVALSHA"]]  # authentication and the rate-limit count, one script
+    assert body["type"] == kind
+    assert body["account"] == {"id": account_a.pk, "name": account_a.name, "plan": account_a.plan}
+    assert _get(api, bearer, "/v2/credential")["X-RateLimit-Remaining"] == "597"
 
 
-def test_bookkeeping_of_many_requests_goes_in_one_round_trip(api, bearer, sent, request_log):
+@pytest.fixture
+def sender_waits():
+    """The sender thread does not send on its own during the test (its interval: an hour)."""
+    interval = background.interval
+    background.interval = 3600
+    background._wake.set()  # a wait already under way ends, the next one takes the hour
+    time.sleep(0.05)
+    yield
+    background.interval = interval
+    background._wake.set()
+
+
+def test_bookkeeping_of_many_requests_goes_in_one_round_trip(
+    api, bearer, sent, request_log, sender_waits
+):
     _warm(api, bearer)
     request_log.delete(requestlog.REDIS_LIST)
     sent.clear()

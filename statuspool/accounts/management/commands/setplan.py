@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = (
         "Change an account's plan (team or enterprise): its rate limits, and IP allowlisting "
         "on Enterprise. Audited as account.plan_changed by the system. Credentials pick up the "
-        "new limits within API_AUTH_CACHE_SECONDS. --dry-run prints what would change."
+        "new limits on their next request. --dry-run prints what would change."
     )
 
     def add_arguments(self, parser):
