@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from statuspool import scopes
+from statuspool import logredact, scopes
 from statuspool.env import (
     env_bool,
     env_choice,
@@ -587,6 +587,9 @@ OAUTH_DPOP_NONCE_REQUIRED = env_bool("OAUTH_DPOP_NONCE_REQUIRED", True)
 OAUTH_LOGO_MAX_BYTES = env_int("OAUTH_LOGO_MAX_BYTES", 1024 * 1024)
 
 # --- Logging -----------------------------------------------------------------------------------
+# Every log record of the process is made credential-free where it is made (statuspool/logredact.py).
+logredact.install()
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
