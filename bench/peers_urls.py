@@ -17,7 +17,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from statuspool.api.credentials import Credential, CredentialKind
-from statuspool.api.introspection import CredentialOutputSerializer, plan_rate_limits
+from statuspool.api.introspection import credential_body
 from statuspool.monitoring.api import MonitorList
 from statuspool.urls import urlpatterns as app_urlpatterns
 
@@ -47,16 +47,19 @@ class PeerCredential(APIView):
 
     def get(self, request):
         account = _account()
-        data = {
-            "type": "peer",
-            "label": str(getattr(request.user, "pk", "")),
-            "account": account,
-            "scopes": ["monitors:read"],
-            "rate_limits": plan_rate_limits(account["plan"]),
-            "allowed_networks": [],
-            "expires_at": None,
-        }
-        return Response(CredentialOutputSerializer(data).data)
+        # The same body as GET /v2/credential, built by the same function.
+        return Response(
+            credential_body(
+                kind="peer",
+                label=str(getattr(request.user, "pk", "")),
+                account_id=account["id"],
+                account_name=account["name"],
+                plan=account["plan"],
+                scopes=["monitors:read"],
+                allowed_networks=[],
+                expires_at=None,
+            )
+        )
 
 
 class DrfToken(PeerCredential):
