@@ -32,6 +32,7 @@ a prefix of an HMAC under a server-side pepper, which does not help forge a key.
 import ipaddress
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from statuspool.sharedcache import Script
 
@@ -106,6 +107,7 @@ def _words(address) -> list[int]:
     return [address.version] + [(value >> shift) & 0xFFFFFFFF for shift in (96, 64, 32, 0)]
 
 
+@lru_cache(maxsize=4096)  # parsed once per address a process sees (clients come back)
 def address_words(address: str | None) -> str:
     """The client address as the script compares it (JSON), IPv4-mapped IPv6 as IPv4."""
     if not address:
