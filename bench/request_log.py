@@ -217,8 +217,10 @@ def _load(keys) -> None:
         for statement in rebuild:
             with connection.cursor() as cursor:
                 cursor.execute("SET statement_timeout = 0")
+                cursor.execute("SET maintenance_work_mem = '256MB'")  # sorts in memory
                 cursor.execute(statement)
                 cursor.execute("RESET statement_timeout")
+                cursor.execute("RESET maintenance_work_mem")
             progress.update(1)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE usage_requestlog")
