@@ -4,6 +4,8 @@ drawn with Chart.js under the Content-Security-Policy, its table agreeing with t
 the window switch, a fresh key's empty state, Settings → Usage ranking two keys, and an OAuth
 application's page."""
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -157,8 +159,23 @@ def test_a_week_of_traffic_on_the_key_page(
     screenshot("usage-key-7d-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
-    # The list: a sparkline per key that says its numbers.
+    # The same week's rows, filtered to one status and exported (issue 13, "Done when").
     page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"/settings/api-access/{key.public_id}/")
+    page.get_by_role("link", name="Requests made with this key").click()
+    page.select_option("#id_window", "7d")
+    page.fill("#id_status", "429")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**status=429**")
+    listed = page.locator("table.request-log tbody tr")
+    assert listed.count() == rows.filter(status=429).count() == 2
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export CSV").click()
+    exported = list(csv.DictReader(io.StringIO(open(download_info.value.path()).read())))
+    assert sorted(row["path"] for row in exported) == ["/v2/monitors", "/v2/monitors/999999"]
+    assert {row["status"] for row in exported} == {"429"}
+
+    # The list: a sparkline per key that says its numbers.
     page.goto("/settings/api-access/")
     spark = page.get_by_role("img", name="Requests per day, last 7 days: 0, 2, 0, 0, 1, 0, 6")
     expect(spark).to_be_visible()
