@@ -10,7 +10,8 @@ consent screen leaves them), then one refresh of each refresh token those exchan
 The statements are counted in a separate process on the same database with Django's
 ``CaptureQueriesContext`` around one exchange and one refresh, inside an outer transaction (so the
 view's own transaction shows as its SAVEPOINT/RELEASE pair, standing for BEGIN/COMMIT, as in
-``tests/oauthapps/test_token_endpoint_queries.py``), rolled back afterwards.
+``tests/oauthapps/test_token_endpoint_queries.py``; what runs once it commits is counted too),
+rolled back afterwards.
 
 Isolation as every benchmark here (``bench.pipeline.Environment``): its own database, var/ and
 Redis database, removed at the end.
@@ -98,7 +99,7 @@ def count(client_id: str, secret: str) -> None:
 
     django.setup()
     from django.db import connection, transaction
-    from django.test import Client
+    from django.test import Client, TestCase
     from django.test.utils import CaptureQueriesContext
 
     from oauthapps.models import Application, Authorization
@@ -106,14 +107,16 @@ def count(client_id: str, secret: str) -> None:
     application = Application.objects.get(client_id=client_id)
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=_basic(client_id, secret))
     statements = {}
+    after_commit = TestCase.captureOnCommitCallbacks(execute=True)  # what runs once committed
     with transaction.atomic():
         code, verifier = _new_code(application, Authorization.objects.get())
-        with CaptureQueriesContext(connection) as exchange:
+        with CaptureQueriesContext(connection) as exchange, after_commit:
             response = client.post(TOKEN_PATH, _exchange_form(code, verifier))
         assert response.status_code == 200, response.content  # nosec B101  # a benchmark check
         statements["authorization_code"] = [query["sql"] for query in exchange]
         refresh_token = response.json()["refresh_token"]
-        with CaptureQueriesContext(connection) as refresh:
+        after_commit = TestCase.captureOnCommitCallbacks(execute=True)
+        with CaptureQueriesContext(connection) as refresh, after_commit:
             response = client.post(TOKEN_PATH, _refresh_form(refresh_token))
         assert response.status_code == 200, response.content  # nosec B101  # a benchmark check
         statements["refresh_token"] = [query["sql"] for query in refresh]

@@ -5,7 +5,7 @@ the BEGIN/COMMIT round trips a server pays. Authorization code: the client, the 
 (locked, with its grant, user and the user's role), then one statement for the two tokens and the
 code marked redeemed. Refresh: the client, the presented token with its grant (both locked, the
 grant first), one statement for the rotation's four writes, the old access token's cache
-invalidation. Before: 15 and 25 statements.
+invalidation, and once that commits, its pending row deleted. Before: 15 and 25 statements.
 """
 
 import json
@@ -39,9 +39,13 @@ def code(client, alice, app, account_a):
     return found
 
 
-def test_authorization_code_exchange_is_five_statements(client, app, secret, code):
+def test_authorization_code_exchange_is_five_statements(
+    client, app, secret, code, django_capture_on_commit_callbacks
+):
     with CaptureQueriesContext(connection) as queries:
-        response = exchange_code(client, app, secret, *code)
+        with django_capture_on_commit_callbacks(execute=True) as after_commit:
+            response = exchange_code(client, app, secret, *code)
+    assert not after_commit  # nothing to invalidate: new tokens were never cached
     assert response.status_code == 200, response.content
     statements = [q["sql"].split(" ", 1)[0] for q in queries]
     assert statements == ["SAVEPOINT", "SELECT", "SELECT", "WITH", "RELEASE"], statements
@@ -56,13 +60,18 @@ def test_authorization_code_exchange_is_five_statements(client, app, secret, cod
     assert refresh_token.access_token.authorization_id == grant.authorization_id
 
 
-def test_refresh_is_six_statements(client, app, secret, code):
+def test_refresh_is_seven_statements(client, app, secret, code, django_capture_on_commit_callbacks):
+    """Six in the request's transaction; after it commits, the cache invalidation of the old
+    access token reaches Redis and its pending row is deleted (statuspool.credcache): one more."""
     tokens = exchange_code(client, app, secret, *code).json()
     with CaptureQueriesContext(connection) as queries:
-        response = refresh(client, app, secret, tokens["refresh_token"])
+        with django_capture_on_commit_callbacks(execute=True):
+            response = refresh(client, app, secret, tokens["refresh_token"])
     assert response.status_code == 200, response.content
     statements = [q["sql"].split(" ", 1)[0] for q in queries]
-    assert statements == ["SAVEPOINT", "SELECT", "SELECT", "WITH", "INSERT", "RELEASE"], statements
+    assert statements == [
+        "SAVEPOINT", "SELECT", "SELECT", "WITH", "INSERT", "RELEASE", "DELETE",
+    ], statements  # fmt: skip
     (read,) = _reads_of("oauthapps_refreshtoken", queries)
     # The grant's lock first, as every revocation takes them (PostgreSQL follows this order).
     assert read.endswith('FOR UPDATE OF "oauthapps_authorization", "oauthapps_refreshtoken"')
