@@ -266,8 +266,17 @@ def apply(rows: list[PendingInvalidation]) -> bool:
             generations[owner.generation_key(row.ident)] = _new_generation()
             entries.append(owner.entry_key(row.ident))
     try:
-        cache.set_many(generations, timeout=GENERATION_SECONDS)
-        cache.delete_many(entries)
+        redis = redis_of(caches["default"])
+        if redis is None:
+            cache.set_many(generations, timeout=GENERATION_SECONDS)
+            cache.delete_many(entries)
+        else:  # one round trip (the script compares generations as stored, whoever wrote them)
+            with redis.client.pipeline(transaction=True) as pipe:
+                for key, generation in generations.items():
+                    pipe.set(redis.make_key(key), generation, ex=GENERATION_SECONDS)
+                if entries:
+                    pipe.delete(*(redis.make_key(key) for key in entries))
+                pipe.execute()
     except Exception as exc:
         guard.failed(exc, "credential cache invalidation")
         logger.warning(
