@@ -77,7 +77,7 @@ FROM (
             ((g * 48271) %% 1000003)::float8 / 1000003 AS s,
             ((g * 69621) %% 999983)::float8 / 999983 AS m,
             ((g * 16807) %% 999979)::float8 / 999979 AS d
-        FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
+        FROM generate_series(%(low)s::bigint, %(last)s::bigint) AS g
     ) picked
 ) AS r
 """
@@ -154,6 +154,7 @@ def _insert_rows(keys, start, end, count, first=1, progress=None) -> None:
                     "span": end - start,
                     "first": first,
                     "count": count,
+                    "low": low,
                     "last": high,
                     "accounts": [key.account_id for key in keys],
                     "keys": [key.pk for key in keys],
