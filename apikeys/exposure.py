@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateTimeField,
+    Func,
+    Max,
+    Min,
+    Q,
+    Window,
+)
 from django.urls import reverse
 
 from apikeys.models import Status
@@ -45,21 +54,51 @@ def exposure_summary(window, cleaned_data: dict) -> dict:
     """
     newest = _newest(window, SUMMARY_CAP)
     sample = matching(newest, cleaned_data).order_by()
-    totals = sample.aggregate(
-        count=Count("id"),
-        first=Min("occurred_at"),
-        last=Max("occurred_at"),
-        writes=Count("id", filter=~Q(method__in=("GET", "HEAD", "OPTIONS"))),
-        errors=Count("id", filter=Q(status__gte=400)),
-    )
-    totals["capped"] = newest is not window
-    totals["cap"] = SUMMARY_CAP
-    totals["sources"] = list(
+    writes = Count("id", filter=~Q(method__in=("GET", "HEAD", "OPTIONS")))
+    errors = Count("id", filter=Q(status__gte=400))
+    # One scan of the sample: its top sources, each row also carrying the totals of every source
+    # (window aggregates are computed before the LIMIT). Three aggregates over a busy key's week
+    # (totals, then sources) read the same rows twice: 80 ms of a 100 ms page on 10M rows.
+    sources = list(
         sample.values("ip", "country")
-        .annotate(count=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
+        .annotate(
+            count=Count("id"),
+            first=Min("occurred_at"),
+            last=Max("occurred_at"),
+            all_count=_over_all_sources("SUM", Count("id"), BigIntegerField()),
+            all_first=_over_all_sources("MIN", Min("occurred_at"), DateTimeField()),
+            all_last=_over_all_sources("MAX", Max("occurred_at"), DateTimeField()),
+            all_writes=_over_all_sources("SUM", writes, BigIntegerField()),
+            all_errors=_over_all_sources("SUM", errors, BigIntegerField()),
+        )
         .order_by("-count", "ip")[:20]
     )
+    top = sources[0] if sources else {}
+    totals = {
+        "count": int(top.get("all_count") or 0),
+        "first": top.get("all_first"),
+        "last": top.get("all_last"),
+        "writes": int(top.get("all_writes") or 0),
+        "errors": int(top.get("all_errors") or 0),
+        "capped": newest is not window,
+        "cap": SUMMARY_CAP,
+        "sources": [
+            {name: source[name] for name in ("ip", "country", "count", "first", "last")}
+            for source in sources
+        ],
+    }
     return totals
+
+
+class _OverAllSources(Func):
+    """An aggregate of the per-source aggregates over every source (``SUM(COUNT(id)) OVER ()``).
+    Not an ``Aggregate``: Django refuses an aggregate of an aggregate, SQL allows it in a window."""
+
+    window_compatible = True
+
+
+def _over_all_sources(function: str, aggregate, output_field):
+    return Window(_OverAllSources(aggregate, function=function, output_field=output_field))
 
 
 def _newest(requests, count: int):

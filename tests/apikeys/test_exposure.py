@@ -311,3 +311,50 @@ def test_filtered_totals_of_a_busy_key_cover_the_windows_newest_requests(
     assert summary["capped"] and summary["count"] == 2  # the 500s among the newest 3
     assert len(rows(response)) == 4  # the list has every match
     assert "(those of them that match the filters)" in response.content.decode()
+
+
+def test_summary_totals_count_every_source_in_one_scan(revoked_key, django_assert_num_queries):
+    """Issue 13 item 6: the totals and the top sources come from one aggregate over the sample
+    (after the cap probe), and the totals still count the sources beyond the 20 listed."""
+    from apikeys.exposure import ExposureSearchForm, exposure_summary
+    from usage.search import in_window
+
+    for number in range(23):
+        at = CREATED + timedelta(hours=number + 1)
+        logged(revoked_key, at, ip=f"192.0.2.{number + 1}", method="POST" if number < 5 else "GET")
+    logged(revoked_key, CREATED + timedelta(hours=30), ip="192.0.2.1", status=404)
+    form = ExposureSearchForm({}, key=revoked_key)
+    assert form.is_valid()
+    window = in_window(RequestLog.objects.for_api_key(revoked_key), form.cleaned_data)
+    with django_assert_num_queries(2):  # the cap probe, then totals and sources together
+        summary = exposure_summary(window, form.cleaned_data)
+    assert (summary["count"], summary["writes"], summary["errors"]) == (24, 5, 1)
+    assert (summary["first"], summary["last"]) == (
+        CREATED + timedelta(hours=1),
+        CREATED + timedelta(hours=30),
+    )
+    assert len(summary["sources"]) == 20
+    assert summary["sources"][0] == {
+        "ip": "192.0.2.1",
+        "country": "NL",
+        "count": 2,
+        "first": CREATED + timedelta(hours=1),
+        "last": CREATED + timedelta(hours=30),
+    }
+    assert not summary["capped"]
+
+
+def test_summary_of_no_requests(revoked_key):
+    from apikeys.exposure import ExposureSearchForm, exposure_summary
+    from usage.search import in_window
+
+    form = ExposureSearchForm({}, key=revoked_key)
+    assert form.is_valid()
+    window = in_window(RequestLog.objects.for_api_key(revoked_key), form.cleaned_data)
+    summary = exposure_summary(window, form.cleaned_data)
+    assert (summary["count"], summary["first"], summary["last"], summary["sources"]) == (
+        0,
+        None,
+        None,
+        [],
+    )
