@@ -38,8 +38,10 @@ logger = logging.getLogger("statuspool.audit.requestlog")
 # own prefix) never takes or deletes the entries of a `make run` sharing the database.
 REDIS_LIST = f"{settings.CACHES['default'].get('KEY_PREFIX') or 'sp'}:audit:requestlog"
 # Entries per flush transaction: the rollups cost per credential-hour a batch touches, so a bigger
-# batch spreads them over more rows (5,000: ~30 % over the bare insert with 200 busy keys, 2,000: ~2x).
-TAKE_BATCH = 5000
+# batch spreads them over more rows (40,000 entries from 200 keys: 5,000 a batch ~14-17k rows/s,
+# 10,000 ~20k, 20,000 ~24k). 10,000 keeps a transaction, its rollup locks and what a failed batch
+# gives back to the buffer small (well under a second).
+TAKE_BATCH = 10000
 
 
 # --- building an entry (request path) ------------------------------------------------------------
@@ -161,6 +163,9 @@ class LogRow(NamedTuple):
 _decode = json.JSONDecoder().raw_decode
 
 
+_new_row = LogRow._make
+
+
 def _rows(lines: list[str], country_of) -> list[LogRow]:
     rows = []
     for line in lines:
@@ -172,22 +177,25 @@ def _rows(lines: list[str], country_of) -> list[LogRow]:
             if occurred_at.tzinfo is None:
                 occurred_at = occurred_at.replace(tzinfo=UTC)
             ip = _valid_ip(entry.get("ip"))
+            # Positional, in LogRow's field order: keyword arguments cost a tenth of the loop.
             rows.append(
-                LogRow(
-                    entry_id=uuid.UUID(entry["u"]) if entry.get("u") else None,
-                    occurred_at=occurred_at,
-                    account_id=int(entry["a"]),
-                    credential_kind=str(entry["k"])[:16],
-                    credential_id=int(entry["c"]),
-                    authorization_id=int(entry["g"]) if entry.get("g") is not None else None,
-                    credential_label=_text(entry.get("l"), 200),
-                    method=_text(entry["m"], 10),
-                    path=_text(entry["p"], 500),
-                    status=int(entry["s"]),
-                    ip=ip,
-                    country=country_of(ip),
-                    user_agent=_text(entry.get("ua"), 400),
-                    duration_ms=max(0, int(entry.get("d") or 0)),
+                _new_row(
+                    (
+                        uuid.UUID(entry["u"]) if entry.get("u") else None,
+                        occurred_at,
+                        int(entry["a"]),
+                        str(entry["k"])[:16],
+                        int(entry["c"]),
+                        int(entry["g"]) if entry.get("g") is not None else None,
+                        _text(entry.get("l"), 200),
+                        _text(entry["m"], 10),
+                        _text(entry["p"], 500),
+                        int(entry["s"]),
+                        ip,
+                        country_of(ip),
+                        _text(entry.get("ua"), 400),
+                        max(0, int(entry.get("d") or 0)),
+                    )
                 )
             )
         except (ValueError, KeyError, TypeError, AttributeError):

@@ -21,6 +21,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from statuspool.api.credentials import CredentialKind
 from usage import bulksql
@@ -85,6 +86,11 @@ def rollup_key(row: RequestLog) -> tuple[str, int] | None:
     return row.credential_kind, row.credential_id
 
 
+# The flush classifies every row it inserts: remembered per status and duration (few distinct).
+_status_class = lru_cache(maxsize=1024)(status_class)
+_latency_bucket = lru_cache(maxsize=8192)(latency_bucket)
+
+
 def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -104,18 +110,18 @@ class _Sums:
     minute_reads: list = field(default_factory=lambda: [0] * 60)
     minute_writes: list = field(default_factory=lambda: [0] * 60)
 
-    def add(self, row: RequestLog) -> None:
+    def add(self, row: RequestLog, minute: int, status_count: str) -> None:
+        """Count ``row`` (``minute``: its UTC minute, ``status_count``: its status_class)."""
         counts = self.counts
         counts["requests"] += 1
-        counts[status_class(row.status)] += 1
-        minute = row.occurred_at.astimezone(UTC).minute
+        counts[status_count] += 1
         if row.method.upper() in READ_METHODS:
             counts["reads"] += 1
             self.minute_reads[minute] += 1
         else:
             counts["writes"] += 1
             self.minute_writes[minute] += 1
-        self.latency[latency_bucket(row.duration_ms or 0)] += 1
+        self.latency[_latency_bucket(row.duration_ms or 0)] += 1
         if row.credential_label and (
             self.labelled_at is None or row.occurred_at >= self.labelled_at
         ):
@@ -134,17 +140,24 @@ class _Batch:
         credential = rollup_key(row)
         if credential is None:
             return
-        key = (*credential, hour_of(row.occurred_at))
+        # Once per row, and cheaply: this loop runs for every inserted row of a flush.
+        moment = row.occurred_at
+        if moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        key = (*credential, moment.replace(minute=0, second=0, microsecond=0))
         sums = self.hours.get(key)
         if sums is None:
             sums = self.hours[key] = _Sums(account_id=row.account_id)
-        sums.add(row)
+        counted_as = _status_class(row.status)
+        sums.add(row, moment.minute, counted_as)
         endpoint = self.endpoints[key].setdefault((row.method, row.path), [0, 0])
         endpoint[0] += 1
-        endpoint[1] += is_error(row.status)
+        if counted_as != "ok":  # is_error
+            endpoint[1] += 1
         if row.ip:
+            clients = self.clients[key]
             client = (str(row.ip), row.country or "")
-            self.clients[key][client] = self.clients[key].get(client, 0) + 1
+            clients[client] = clients.get(client, 0) + 1
 
     def days(self) -> dict:
         """The hours' sums added up per UTC day (the minute arrays are not needed there)."""
