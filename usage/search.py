@@ -209,19 +209,26 @@ def in_window(queryset, cleaned_data: dict):
 
 def matching(queryset, cleaned_data: dict):
     """Every filter but the time window."""
+    return queryset.filter(matching_condition(cleaned_data))
+
+
+def matching_condition(cleaned_data: dict) -> Q:
+    """``matching``'s filters as one condition (``Q()`` when there are none), for a query that
+    needs it as a column rather than a WHERE."""
+    condition = Q()
     if cleaned_data.get("status"):
-        queryset = queryset.filter(status_condition(cleaned_data["status"]))
+        condition &= status_condition(cleaned_data["status"])
     if cleaned_data.get("method"):
-        queryset = queryset.filter(method=cleaned_data["method"])
+        condition &= Q(method=cleaned_data["method"])
     if cleaned_data.get("path"):
-        queryset = queryset.filter(path__startswith=cleaned_data["path"])
+        condition &= Q(path__startswith=cleaned_data["path"])
     if cleaned_data.get("ip"):
         # One rule for an address and a network (an address is a /32 or /128): the database
         # compares addresses, never their text ("::ffff:…", zeros, case).
-        queryset = queryset.filter(ip__in_network=str(cleaned_data["ip"]))
+        condition &= Q(ip__in_network=str(cleaned_data["ip"]))
     if cleaned_data.get("country"):
-        queryset = queryset.filter(country=cleaned_data["country"])
-    return queryset
+        condition &= Q(country=cleaned_data["country"])
+    return condition
 
 
 def filtered(queryset, cleaned_data: dict):

@@ -313,9 +313,9 @@ def test_filtered_totals_of_a_busy_key_cover_the_windows_newest_requests(
     assert "(those of them that match the filters)" in response.content.decode()
 
 
-def test_summary_totals_count_every_source_in_one_scan(revoked_key, django_assert_num_queries):
-    """Issue 13 item 6: the totals and the top sources come from one aggregate over the sample
-    (after the cap probe), and the totals still count the sources beyond the 20 listed."""
+def test_summary_totals_count_every_source_in_one_query(revoked_key, django_assert_num_queries):
+    """Issue 13 item 6: the cap, the totals and the top sources come from one query, and the
+    totals still count the sources beyond the 20 listed."""
     from apikeys.exposure import ExposureSearchForm, exposure_summary
     from usage.search import in_window
 
@@ -326,7 +326,7 @@ def test_summary_totals_count_every_source_in_one_scan(revoked_key, django_asser
     form = ExposureSearchForm({}, key=revoked_key)
     assert form.is_valid()
     window = in_window(RequestLog.objects.for_api_key(revoked_key), form.cleaned_data)
-    with django_assert_num_queries(2):  # the cap probe, then totals and sources together
+    with django_assert_num_queries(1):  # the cap, the totals and the sources together
         summary = exposure_summary(window, form.cleaned_data)
     assert (summary["count"], summary["writes"], summary["errors"]) == (24, 5, 1)
     assert (summary["first"], summary["last"]) == (
@@ -358,3 +358,23 @@ def test_summary_of_no_requests(revoked_key):
         None,
         [],
     )
+
+
+def test_the_totals_say_capped_when_no_request_of_a_busy_window_matches(
+    client, alice, revoked_key, monkeypatch
+):
+    from apikeys import exposure
+
+    monkeypatch.setattr(exposure, "SUMMARY_CAP", 2)
+    for hours in range(3):
+        logged(revoked_key, CREATED + timedelta(hours=hours + 1), ip="192.0.2.7")
+    logged(revoked_key, CREATED + timedelta(minutes=30), ip="198.51.100.9")  # the oldest
+    login(client, alice)
+    response = client.get(URL, {"key": revoked_key.public_id, "ip": "198.51.100.0/24"})
+    summary = response.context["summary"]
+    assert summary["capped"] and (summary["count"], summary["sources"]) == (0, [])
+    assert len(rows(response)) == 1  # the list has it
+    widened = client.get(URL, {"key": revoked_key.public_id, "ip": "192.0.2.0/24"})
+    summary = widened.context["summary"]
+    assert summary["capped"] and summary["count"] == 2
+    assert [(s["ip"], s["count"]) for s in summary["sources"]] == [("192.0.2.7", 2)]
