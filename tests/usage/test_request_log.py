@@ -1,6 +1,7 @@
 """The request log: buffered on the request path (no INSERT), written in bulk by the flush."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -138,6 +139,30 @@ def test_flush_adds_the_country_and_survives_a_malformed_entry(account_a, monkey
         "81.2.69.142": "GB",
         "10.0.0.1": "",
     }
+
+
+def test_an_entry_id_spelled_differently_still_counts_once_and_a_bad_one_drops_its_line(
+    account_a,
+):
+    """The flush keeps entry ids as the line's hex text: another spelling of the same UUID (an
+    older writer, by hand) must still meet the stored row, and a bad id only loses its line."""
+    from usage.models import HourlyUsage
+
+    entry_id = uuid.uuid4()
+    entry = {"t": timezone.now().isoformat(), "a": account_a.pk, "k": "api_key", "c": 3}
+    entry |= {"m": "GET", "p": "/v2/monitors", "s": 200}
+    lines = [
+        json.dumps({**entry, "u": entry_id.hex}),
+        json.dumps({**entry, "u": str(entry_id).upper()}),
+        json.dumps({**entry, "u": "not-a-uuid"}),
+        json.dumps({**entry, "u": 12}),
+    ]
+    requestlog.buffer.spool_append(("\n".join(lines) + "\n").encode())
+    requestlog.flush()
+    requestlog.buffer.spool_append(f"{json.dumps({**entry, 'u': str(entry_id)})}\n".encode())
+    requestlog.flush()
+    assert list(RequestLog.objects.values_list("entry_id", flat=True)) == [entry_id]
+    assert HourlyUsage.objects.get(credential_id=3).requests == 1
 
 
 def test_spool_files_are_claimed_once(account_a, settings):
