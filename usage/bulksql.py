@@ -3,9 +3,10 @@
 Django's ``bulk_create`` writes one ``%s`` per value: a 2,000-row batch of the request log is a
 28,000-placeholder statement that psycopg re-parses on every call (it only caches short queries)
 and whose values it adapts one by one, which cost more than the insert itself. On PostgreSQL
-``upsert`` sends the whole batch as one JSON parameter instead, ``INSERT … SELECT … FROM
-json_to_recordset(%s) AS r(column type, …)``: a short statement whatever the batch size, the
-values encoded by the json module's C encoder and parsed by the server. Elsewhere (SQLite) it
+``upsert`` sends the whole batch as one JSON parameter instead, one array per column, ``INSERT …
+SELECT v0::type, … FROM ROWS FROM (json_array_elements_text(j -> 0), …)``: a short statement
+whatever the batch size, the values encoded by the json module's C encoder and parsed by the
+server. Elsewhere (SQLite) it
 writes VALUES lists cut at the backend's parameter limit.
 
 It can also add on conflict (``add=``: ``col = table.col + EXCLUDED.col``, the same syntax on both)
@@ -39,7 +40,6 @@ def upsert(
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     names = ", ".join(quote(f.column) for f in fields)
-    columns_of = [f.column for f in fields]  # the JSON objects' keys
     updates = [f"{quote(c)} = EXCLUDED.{quote(c)}" for c in _columns(meta, replace)] + [
         f"{quote(c)} = {table}.{quote(c)} + EXCLUDED.{quote(c)}" for c in _columns(meta, add)
     ]
@@ -54,13 +54,20 @@ def upsert(
     results = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            record = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
-            batch = json.dumps(
-                [dict(zip(columns_of, row, strict=True)) for row in rows], default=str
+            # Column-wise: one JSON array per column, no per-row dicts nor repeated keys to encode
+            # (a third of the encoding time of json_to_recordset's objects); each element comes
+            # back as text (NULL for null, a nested array/object as its JSON) and is cast.
+            values = ", ".join(
+                f"v{index}::{field.db_type(connection)}" for index, field in enumerate(fields)
             )
+            series = ", ".join(
+                f"json_array_elements_text(b.j -> {index})" for index in range(len(fields))
+            )
+            aliases = ", ".join(f"v{index}" for index in range(len(fields)))
+            batch = json.dumps(list(zip(*rows, strict=True)), default=str)
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608  # nosec B608  # names from model meta, values are bound parameters
-                f"FROM json_to_recordset(%s::json) AS r({record}){suffix}",
+                f"INSERT INTO {table} ({names}) SELECT {values} "  # noqa: S608  # nosec B608  # names from model meta, values are bound parameters
+                f"FROM (SELECT %s::json AS j) AS b, ROWS FROM ({series}) AS r({aliases}){suffix}",
                 [batch],
             )
             if returning:
