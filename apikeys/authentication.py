@@ -157,7 +157,7 @@ def authenticate_api_key(raw: str, request) -> Credential:
     credential = _credential(entry)
     if found.count is not None:
         throttling.remember_count(
-            request, counting, credential.rate_limit_identity, found.count, found.window
+            request, credential.rate_limit_identity, found.count, found.window
         )
     return credential
 

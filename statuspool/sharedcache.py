@@ -255,14 +255,14 @@ class BackgroundSender:
         with self._send_lock:
             with self._lock:
                 pending, self._pending = self._pending, []
-            by_client: dict[int, tuple[CacheRedis, list, bool]] = {}
+            # One pipeline per Redis (per connection pool: every thread's client shares it), in
+            # MULTI when any part needs its commands applied together.
+            by_redis: dict[int, list] = {}  # id of the pool -> [CacheRedis, parts, atomic]
             for redis, parts, atomic in pending:
-                _, merged, merged_atomic = by_client.setdefault(
-                    id(redis.client), (redis, [], False)
-                )
-                merged.extend(parts)
-                by_client[id(redis.client)] = (redis, merged, merged_atomic or atomic)
-            for redis, parts, atomic in by_client.values():
+                merged = by_redis.setdefault(id(redis.client.connection_pool), [redis, [], False])
+                merged[1].extend(parts)
+                merged[2] = merged[2] or atomic
+            for redis, parts, atomic in by_redis.values():
                 _send(redis, parts, atomic)
 
     def pending(self) -> int:

@@ -24,7 +24,6 @@ per request (``sharedcache.guard``, which also protects authentication, usage an
 import ipaddress
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -38,10 +37,11 @@ from statuspool.api.errors import ApiError
 from statuspool.api.permissions import UNDECLARED, required_scope
 from statuspool.api.signals import api_request_finished
 from statuspool.client_ip import request_ip
-from statuspool.credcache.script import Counting, window_end
+from statuspool.credcache.script import WINDOW_SECONDS, Counting, window_edge, window_end
 from statuspool.sharedcache import count_in_window, guard, redis_of
 
-WINDOW_SECONDS = 60  # the one definition: limits, headers, GET /v2/credential and /v2/billing
+# WINDOW_SECONDS (limits, headers, GET /v2/credential and /v2/billing) is defined once, beside the
+# credential script that counts in it (statuspool.credcache.script).
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STATE_ATTR = "rate_limit_state"  # set on the Django HttpRequest, read by headers and usage
 COUNTED_ATTR = "rate_limit_counted"  # (group, identity, count, window) from the authenticator
@@ -120,7 +120,7 @@ def _window_end(identity: str, time_left: int) -> int:
     carries the same X-RateLimit-Reset.
     """
     approximate = int(time.time()) + time_left
-    edge = zlib.crc32(identity.encode()) % WINDOW_SECONDS
+    edge = window_edge(identity)
     offset = (approximate - edge) % WINDOW_SECONDS
     return (
         approximate - offset
@@ -184,7 +184,7 @@ def counting_for(request) -> Counting | None:
     None when rate limiting is off or the shared counters are known to be down."""
     if not getattr(settings, "RATELIMIT_ENABLE", True) or not guard.available():
         return None
-    group = f"v2:{resource_of(request.method)}"
+    group = _group_of(request)
     return Counting(
         prefix=counter_prefix(group),
         now=int(time.time()),
@@ -193,10 +193,14 @@ def counting_for(request) -> Counting | None:
     )
 
 
-def remember_count(request, counting: Counting, identity: str, count: int, window: int) -> None:
+def _group_of(request) -> str:
+    return f"v2:{resource_of(request.method)}"
+
+
+def remember_count(request, identity: str, count: int, window: int) -> None:
     """The count the authenticator's round trip made, for the throttle to use instead of counting."""
-    group = counting.prefix[len("rl:") : -1]
-    setattr(getattr(request, "_request", request), COUNTED_ATTR, (group, identity, count, window))
+    counted = (_group_of(request), identity, count, window)
+    setattr(getattr(request, "_request", request), COUNTED_ATTR, counted)
 
 
 def _count(request, group: str, identity: str, limit: int, increment: bool):

@@ -37,6 +37,7 @@ from functools import lru_cache
 from statuspool.sharedcache import Script
 
 UNTRUSTED, MISS, BAD_SECRET, HIT = 0, 1, 2, 3
+# The rate limits' fixed window: the one definition (statuspool.api.throttling and the script).
 WINDOW_SECONDS = 60
 
 LOOKUP_AND_COUNT = Script(
@@ -79,7 +80,7 @@ if e[6] and e[6] ~= '' then
   end
   if not inside then return {3, e[2], false, false} end
 end
-local now, period = tonumber(ARGV[6]), 60
+local now, period = tonumber(ARGV[6]), __PERIOD__
 local identity = e[5]
 local edge = tonumber(e[7] or '0')
 local window = now - (now % period) + edge
@@ -87,7 +88,7 @@ if window < now then window = window + period end
 local counter = ARGV[3] .. identity .. ':' .. window
 redis.call('SET', counter, 0, 'NX', 'EX', ARGV[5])
 return {3, e[2], redis.call('INCRBY', counter, ARGV[4]), window}
-"""
+""".replace("__PERIOD__", str(WINDOW_SECONDS))
 )
 
 
