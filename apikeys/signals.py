@@ -6,16 +6,14 @@ from django.dispatch import receiver
 from apikeys import authcache
 from apikeys.models import ApiKey, Status
 from statuspool.accounts.models import Account
-
-# What a cached key's entry carries of its account (apikeys.authentication._entry_from_row).
-_CACHED_ACCOUNT_FIELDS = {"plan", "name"}
+from statuspool.accounts.signals import account_save_reaches_credentials
 
 
 @receiver(post_save, sender=Account, dispatch_uid="apikeys.invalidate_on_account_change")
 def _invalidate_keys_of_account(sender, instance, created, update_fields=None, **kwargs):
     """The plan (rate limits) and the name (GET /v2/credential) are in each cached entry: the
     next request of every key reads them again, in every process, once the change commits."""
-    if created or (update_fields is not None and not _CACHED_ACCOUNT_FIELDS & set(update_fields)):
+    if not account_save_reaches_credentials(created, update_fields):
         return
     keys = ApiKey.objects.filter(account_id=instance.pk).exclude(status=Status.REVOKED)
     for public_id in keys.values_list("public_id", flat=True):

@@ -20,7 +20,7 @@ from audit.services import Actor
 from oauthapps import authcache
 from oauthapps.models import AccessToken
 from statuspool.accounts.models import Account, Membership, User
-from statuspool.accounts.signals import member_access_reduced
+from statuspool.accounts.signals import account_save_reaches_credentials, member_access_reduced
 
 
 @receiver(post_delete, sender=Membership, dispatch_uid="oauthapps.revoke_on_membership_delete")
@@ -79,5 +79,5 @@ def forget_tokens_of_inactive_user(sender, instance, created, **kwargs):
 def forget_tokens_on_plan_change(sender, instance, created, update_fields=None, **kwargs):
     """The plan (rate limits, allowlisting) and the name (GET /v2/credential) are in every
     cached credential of the account."""
-    if not created and (update_fields is None or {"plan", "name"} & set(update_fields)):
+    if account_save_reaches_credentials(created, update_fields):
         authcache.invalidate_live_tokens(authorization__account_id=instance.pk)

@@ -10,6 +10,7 @@ from apikeys import authcache, authentication, services
 from apikeys.models import ApiKey, Status
 from audit.services import Actor
 from statuspool import sharedcache
+from statuspool.accounts.team_services import account_set_plan
 from statuspool.api.authentication import BearerCredentialAuthentication
 from statuspool.credcache.models import PendingInvalidation
 from statuspool.crypto import keyed_digest
@@ -176,3 +177,25 @@ def test_cache_can_be_turned_off(api, key_and_bearer, settings):
     assert authcache.peek(key.public_id) is None
     ApiKey.objects.filter(pk=key.pk).update(status=Status.REVOKED)
     assert api("GET", "/v2/monitors", bearer).status_code == 401
+
+
+def test_a_plan_change_or_a_rename_reaches_the_next_request(
+    api, key_and_bearer, account_a, django_capture_on_commit_callbacks
+):
+    """The entry carries the account's plan and name (GET /v2/credential makes no query): saving
+    either invalidates the account's keys, like any other change to what a key may do."""
+    _, bearer, _ = key_and_bearer
+    assert api("GET", "/v2/credential", bearer).json()["account"]["plan"] == "team"
+    with django_capture_on_commit_callbacks(execute=True):
+        account_set_plan(account=account_a, plan="enterprise", actor=Actor.system("tests"))
+    body = api("GET", "/v2/credential", bearer).json()
+    assert body["account"]["plan"] == "enterprise"
+    assert body["rate_limits"]["read"]["limit"] == 2400
+    with django_capture_on_commit_callbacks(execute=True):
+        account_a.name = "Acme Renamed"
+        account_a.save(update_fields=["name"])
+    assert api("GET", "/v2/credential", bearer).json()["account"]["name"] == "Acme Renamed"
+    with django_capture_on_commit_callbacks(execute=True):
+        account_a.billing_email = "billing@renamed.test"
+        account_a.save(update_fields=["billing_email"])  # nothing a key carries
+    assert not PendingInvalidation.objects.exists()
