@@ -113,9 +113,19 @@ def test_supervised_processes_restart_and_stop_together(tmp_path):
     try:
         # The web answers, and beat's heartbeat and the broker make /healthz all green.
         _wait_for(lambda: _health(port)[0] == 200, f"a healthy /healthz\n{log.read_text()[-3000:]}")
+
+        # supervisord calls a program RUNNING once it has stayed up startsecs (2 s); on a quiet
+        # machine /healthz can be green before that.
+        def running(status, name):
+            return f"{name} " in status and "RUNNING" in status.split(name, 1)[1].splitlines()[0]
+
+        _wait_for(
+            lambda: all(running(_ctl(env, "status"), n) for n in ("web", "worker", "beat")),
+            "web, worker and beat RUNNING",
+        )
         status = _ctl(env, "status")
         for name in ("web", "worker", "beat"):
-            assert f"{name} " in status and "RUNNING" in status.split(name, 1)[1].splitlines()[0]
+            assert running(status, name)
         processes = _descendants(supervisor.pid)
         assert any("gunicorn" in command for command in processes.values())
         assert any("celery -A statuspool worker" in command for command in processes.values())
