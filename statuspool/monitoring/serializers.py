@@ -17,6 +17,9 @@ from statuspool.monitoring.models import (
 _HTTP_URL = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
 _HTTPS_URL = URLValidator(schemes=["https"], message="Enter an https:// URL.")
 _PAGERDUTY_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
+# DRF's own datetime output (ISO 8601 in the current time zone, "Z" for UTC), for the
+# representations built without walking the fields.
+_DATETIME = serializers.DateTimeField()
 
 
 def _range(low: int, high: int, what: str) -> dict:
@@ -81,6 +84,27 @@ class MonitorSerializer(serializers.ModelSerializer):
 
     def get_status(self, monitor) -> str:
         return monitor.current_status
+
+    def to_representation(self, monitor) -> dict:
+        """The output, built directly rather than field by field.
+
+        DRF's generic walk (and the deep copy of the declared fields it needs first) cost more
+        than the rest of ``GET /v2/monitors`` together: half of the request for a page of 20
+        (issue 12). The fields above still validate input and describe the schema;
+        ``tests/monitoring/test_serializers.py`` holds this equal to DRF's own output.
+        """
+        return {
+            "id": monitor.id,
+            "name": str(monitor.name),
+            "url": str(monitor.url),
+            "method": str(monitor.method),
+            "interval_seconds": int(monitor.interval_seconds),
+            "timeout_seconds": int(monitor.timeout_seconds),
+            "expected_status": int(monitor.expected_status),
+            "paused": bool(monitor.paused),
+            "status": monitor.current_status,
+            "created_at": _DATETIME.to_representation(monitor.created_at),
+        }
 
     def validate(self, attrs):
         interval = attrs.get("interval_seconds", getattr(self.instance, "interval_seconds", 60))
