@@ -62,12 +62,12 @@ def targets(seeded: dict) -> dict[str, tuple[str, str]]:
     return {
         "API key /v2/credential": ("/v2/credential", api_key),
         "OAuth /v2/credential": ("/v2/credential", oauth),
-        "DRF no auth": ("/bench/peers/none", ""),
-        "DRF Token": ("/bench/peers/token", drf),
-        "DRF Token + throttle": ("/bench/peers/token-throttle", drf),
-        "DOT OAuth2Authentication": ("/bench/peers/dot", oauth),
+        "DRF no auth": ("/v2/bench-peers/none", ""),
+        "DRF Token": ("/v2/bench-peers/token", drf),
+        "DRF Token + throttle": ("/v2/bench-peers/token-throttle", drf),
+        "DOT OAuth2Authentication": ("/v2/bench-peers/dot", oauth),
         "API key /v2/monitors": ("/v2/monitors", api_key),
-        "DRF Token monitors": ("/bench/peers/token-monitors", drf),
+        "DRF Token monitors": ("/v2/bench-peers/token-monitors", drf),
     }
 
 

@@ -4,6 +4,8 @@ Each peer serves the same body as the project's endpoint (the same serializer, t
 fields) behind a stock authentication: none, DRF's plaintext TokenAuthentication, the same plus a
 Redis-backed throttle, and django-oauth-toolkit's OAuth2Authentication. The account is fixed at
 import from BENCH_ACCOUNT_ID and read once, so a peer's cost is its authentication and the body.
+They live under /v2/ so they pass the same middleware as the project's endpoints (the dashboard's
+steps aside there), and come first so that resolving them costs them nothing extra.
 """
 
 import os
@@ -101,10 +103,10 @@ class DrfTokenMonitors(MonitorList):
 
 
 urlpatterns = [
-    path("bench/peers/none", PeerCredential.as_view()),
-    path("bench/peers/token", DrfToken.as_view()),
-    path("bench/peers/token-throttle", DrfTokenThrottled.as_view()),
-    path("bench/peers/dot", DotOAuth2.as_view()),
-    path("bench/peers/token-monitors", DrfTokenMonitors.as_view()),
+    path("v2/bench-peers/none", PeerCredential.as_view()),
+    path("v2/bench-peers/token", DrfToken.as_view()),
+    path("v2/bench-peers/token-throttle", DrfTokenThrottled.as_view()),
+    path("v2/bench-peers/dot", DotOAuth2.as_view()),
+    path("v2/bench-peers/token-monitors", DrfTokenMonitors.as_view()),
     *app_urlpatterns,
 ]

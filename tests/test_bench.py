@@ -9,7 +9,7 @@ from bench.pipeline import Environment
 
 
 def test_bench_peers_are_not_in_production_urls_or_apps():
-    for path in ("/bench/peers/token", "/bench/peers/dot", "/bench/peers/none"):
+    for path in ("/v2/bench-peers/token", "/v2/bench-peers/dot", "/v2/bench-peers/none"):
         with pytest.raises(Resolver404):
             resolve(path)
     assert "rest_framework.authtoken" not in settings.INSTALLED_APPS
@@ -63,3 +63,12 @@ def test_bench_empties_the_redis_database_it_claimed(private_redis, monkeypatch)
     assert "deleted 2 Redis keys (0 left)" in environment.destroy()
     assert client.dbsize() == 0
     assert other_db.get("make:run:data") == b"kept"
+
+
+def test_every_peer_passes_the_middleware_chain_of_v2():
+    """A peer outside /v2 would also pay for the dashboard's middleware and flatter the ratios."""
+    from bench.peers import targets
+    from statuspool.api.middleware import is_api_json
+
+    named = targets({"api_key": "k", "oauth": "o", "drf": "d"})
+    assert {path for path, _ in named.values() if not is_api_json(path)} == set()
