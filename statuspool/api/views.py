@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from statuspool.accounts.models import Account
 from statuspool.api.credentials import Credential
 from statuspool.api.leaks import refuse_credentials_in_body, refuse_credentials_in_url
+from statuspool.api.negotiation import JsonApiNegotiation
 from statuspool.api.schema import ApiAutoSchema
 from statuspool.api.signals import api_request_finished
 from statuspool.client_ip import request_ip
@@ -35,6 +36,7 @@ class ApiView(APIView):
 
     required_scopes: dict[str, str | None]
     schema = ApiAutoSchema()
+    content_negotiation_class = JsonApiNegotiation
 
     def dispatch(self, request, *args, **kwargs):
         self._started = time.monotonic()
