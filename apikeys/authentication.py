@@ -12,6 +12,7 @@ the dashboard shows) is never enough.
 
 import logging
 from datetime import datetime
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from statuspool import api_key_format
 from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
+from statuspool.credcache.prepared import Prepared
 from statuspool.credcache.script import SecretCheck
 from statuspool.crypto import current_pepper_id, keyed_digest
 
@@ -75,8 +77,30 @@ def _credential(entry: dict) -> Credential:
     )
 
 
-def _passed(moment: str | None) -> bool:
-    return moment is not None and datetime.fromisoformat(moment) <= timezone.now()
+class _Prepared(NamedTuple):
+    """A believed entry, ready for every request that presents its key."""
+
+    credential: Credential
+    expires_at: datetime | None
+    grace_ends_at: datetime | None
+    expires_at_text: str | None  # as the entry says it (the refusal quotes it)
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _prepare(entry: dict) -> _Prepared:
+    return _Prepared(
+        _credential(entry),
+        _moment(entry["expires_at"]),
+        _moment(entry.get("grace_ends_at")),
+        entry["expires_at"],
+    )
+
+
+# Built once per cached entry a process sees (statuspool.credcache.prepared).
+_prepared = Prepared(_prepare)
 
 
 def _expired(expires_at: str) -> InvalidToken:
@@ -136,8 +160,9 @@ def authenticate_api_key(raw: str, request) -> Credential:
     found = authcache.lookup_and_count(public_id, secret=secret, counting=counting)
     if found.wrong_secret:
         raise _refuse(public_id, "wrong secret")
-    entry = found.entry
-    if entry is None:
+    if found.believed:
+        prepared = _prepared(found)
+    else:
         entry = _load(public_id, raw)
         identity = _rate_limit_identity(entry)
         authcache.store(
@@ -149,12 +174,14 @@ def authenticate_api_key(raw: str, request) -> Credential:
             allowed_networks=entry["allowed_networks"],
             scopes=entry["scopes"],
         )
+        prepared = _prepare(entry)
     # The cache may hold a key past its end: the clock, not a job, decides when it stops working.
-    if _passed(entry["expires_at"]):
-        raise _expired(entry["expires_at"])
-    if _passed(entry.get("grace_ends_at")):
+    now = timezone.now()
+    if prepared.expires_at is not None and prepared.expires_at <= now:
+        raise _expired(prepared.expires_at_text)
+    if prepared.grace_ends_at is not None and prepared.grace_ends_at <= now:
         raise _refuse(public_id, "grace period after rotation ended")
-    credential = _credential(entry)
+    credential = prepared.credential
     if found.count is not None:
         throttling.remember_count(
             request, credential.rate_limit_identity, found.count, found.window

@@ -19,6 +19,7 @@ cache).
 """
 
 from datetime import datetime
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -28,6 +29,7 @@ from oauthapps.token_lookup import live_access_token
 from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
+from statuspool.credcache.prepared import Prepared
 from statuspool.scopes import order_scopes
 
 
@@ -100,6 +102,24 @@ def _credential(entry: dict) -> Credential:
     )
 
 
+class _Prepared(NamedTuple):
+    """A believed entry, ready for every request that presents its token."""
+
+    credential: Credential
+    expires_at: datetime
+    jkt: str  # the DPoP key thumbprint a bound token's proofs must be signed with ("" if none)
+
+
+def _prepare(entry: dict) -> _Prepared:
+    return _Prepared(
+        _credential(entry), datetime.fromisoformat(entry["expires_at"]), entry["jkt"] or ""
+    )
+
+
+# Built once per cached entry a process sees (statuspool.credcache.prepared).
+_prepared = Prepared(_prepare)
+
+
 def _rate_limit_identity(entry: dict) -> str:
     return f"oauth:{entry['application_id']}:{entry['account_id']}"
 
@@ -110,8 +130,9 @@ def authenticate_access_token(raw: str, request) -> Credential:
     checksum = token_format.token_checksum(raw)
     counting = throttling.counting_for(request)
     found = authcache.lookup_and_count(checksum, counting=counting)
-    entry = found.entry
-    if entry is None:
+    if found.believed:
+        prepared = _prepared(found)
+    else:
         row = live_access_token(checksum)
         if row is None:
             raise InvalidToken()
@@ -126,10 +147,11 @@ def authenticate_access_token(raw: str, request) -> Credential:
             # without the key must not use up its owner's limit.
             count_after_checks=bool(entry["jkt"]),
         )
-    if datetime.fromisoformat(entry["expires_at"]) <= timezone.now():
+        prepared = _prepare(entry)
+    if prepared.expires_at <= timezone.now():
         raise InvalidToken()
-    _check_dpop(entry["jkt"], raw, request)
-    credential = _credential(entry)
+    _check_dpop(prepared.jkt, raw, request)
+    credential = prepared.credential
     if found.count is not None:
         throttling.remember_count(
             request, credential.rate_limit_identity, found.count, found.window

@@ -151,7 +151,7 @@ class GenerationCache:
             if status == HIT:
                 count = None if reply[2] is None else int(reply[2])
                 window = None if reply[3] is None else int(reply[3])
-                return Lookup(entry=json.loads(reply[1]), count=count, window=window)
+                return Lookup(payload=reply[1], count=count, window=window)
             if status == BAD_SECRET:
                 return Lookup(wrong_secret=True)
             generation = reply[1]
@@ -176,7 +176,7 @@ class GenerationCache:
             return Lookup(generation=generation)
         entry = found.get(entry_key)
         if entry is not None and generation is not None and entry.get("generation") == generation:
-            return Lookup(entry={k: v for k, v in entry.items() if k != "generation"})
+            return Lookup(cached={k: v for k, v in entry.items() if k != "generation"})
         return Lookup(generation=generation)
 
     def store(

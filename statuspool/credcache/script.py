@@ -30,9 +30,10 @@ a prefix of an HMAC under a server-side pepper, which does not help forge a key.
 """
 
 import ipaddress
+import json
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from statuspool.sharedcache import Script
 
@@ -168,11 +169,26 @@ class Counting:
 
 @dataclass(frozen=True)
 class Lookup:
-    """What a lookup found: a believed ``entry`` (and its ``count``/``window`` when counted), a
-    ``generation`` to store a database read under, or neither (cache unavailable)."""
+    """What a lookup found: a believed entry (and its ``count``/``window`` when counted), a
+    ``generation`` to store a database read under, or neither (cache unavailable).
 
-    entry: dict | None = None
+    The believed entry is ``payload``, its JSON as the script returned it (Redis), or ``cached``,
+    the dict a cache that keeps dicts returned; ``entry`` is either one as a dict.
+    """
+
+    cached: dict | None = None
+    payload: bytes | None = None
     generation: object = None
     count: int | None = None
     window: int | None = None
     wrong_secret: bool = False
+
+    @property
+    def believed(self) -> bool:
+        return self.payload is not None or self.cached is not None
+
+    @cached_property
+    def entry(self) -> dict | None:
+        if self.payload is not None:
+            return json.loads(self.payload)
+        return self.cached
