@@ -25,6 +25,7 @@ def _strip_port(address: str) -> str:
     return address
 
 
+@lru_cache(maxsize=4096)  # parsed once per address a process sees (clients come back)
 def normalise(address: str) -> str | None:
     try:
         ip = ipaddress.ip_address(_strip_port(address.strip()).split("%", 1)[0])

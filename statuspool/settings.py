@@ -373,6 +373,9 @@ SIGNUP_CONFIRM_SECONDS = env_int("SIGNUP_CONFIRM_SECONDS", 24 * 3600, minimum=60
 SUDO_FAILURE_LIMIT = env_int("SUDO_FAILURE_LIMIT", 5, minimum=1)
 SUDO_FAILURE_WINDOW = env_int("SUDO_FAILURE_WINDOW", 15 * 60, minimum=60)
 RATELIMIT_USE_CACHE = "default"
+# django-ratelimit's switch, spelled out: the throttle reads it on every request, and a setting
+# that is defined is one attribute read (an undefined one costs an exception each time).
+RATELIMIT_ENABLE = True
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
