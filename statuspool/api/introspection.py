@@ -1,7 +1,10 @@
 """GET /v2/credential: what the calling credential is, may do, and how fast."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
+from django.utils.timezone import get_current_timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -52,6 +55,13 @@ class CredentialOutputSerializer(serializers.Serializer):
 _TIMESTAMP = serializers.DateTimeField()
 
 
+@lru_cache(maxsize=1024)  # one per credential expiry a process shows, per time zone
+def _timestamp(moment: str, zone) -> str:
+    """``moment`` (ISO 8601) written like every other /v2 timestamp, in ``zone``, the current
+    time zone (an argument so that a response in another zone gets its own entry)."""
+    return _TIMESTAMP.to_representation(parse_datetime(moment))
+
+
 def credential_body(
     *, kind, label, account_id, account_name, plan, scopes, allowed_networks, expires_at
 ) -> dict:
@@ -65,10 +75,8 @@ def credential_body(
         "scopes": sorted(scopes),
         "rate_limits": plan_rate_limits(plan),
         "allowed_networks": list(allowed_networks),
-        # Parsed and written like every other /v2 timestamp.
-        "expires_at": _TIMESTAMP.to_representation(parse_datetime(expires_at))
-        if expires_at
-        else None,
+        # Parsed and written like every other /v2 timestamp (an OAuth token's, on every request).
+        "expires_at": _timestamp(expires_at, get_current_timezone()) if expires_at else None,
     }
 
 

@@ -2,6 +2,7 @@
 its documented serializer renders, for both credential kinds."""
 
 import pytest
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from statuspool.api.introspection import CredentialOutputSerializer, credential_body
@@ -37,6 +38,24 @@ def test_the_body_is_what_the_serializer_renders(expires_at):
     ).data
     assert body == serialized
     assert body["rate_limits"]["read"] == {"limit": 2400, "window_seconds": 60}
+
+
+def test_an_expiry_is_written_in_the_current_time_zone_each_time():
+    """The written expiry is kept per process (introspection._timestamp): per time zone too."""
+    fields = dict(
+        kind="oauth_token",
+        label="Deploy bot",
+        account_id=7,
+        account_name="Acme",
+        plan="team",
+        scopes=frozenset({"monitors:read"}),
+        allowed_networks=(),
+        expires_at="2027-03-01T12:30:00+00:00",
+    )
+    assert credential_body(**fields)["expires_at"] == "2027-03-01T12:30:00Z"
+    with timezone.override("Europe/Berlin"):
+        assert credential_body(**fields)["expires_at"] == "2027-03-01T13:30:00+01:00"
+    assert credential_body(**fields)["expires_at"] == "2027-03-01T12:30:00Z"
 
 
 @pytest.mark.parametrize("kind", ["api_key", "oauth_token"])
