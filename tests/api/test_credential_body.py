@@ -9,21 +9,22 @@ from statuspool.api.introspection import CredentialOutputSerializer, credential_
 from tests.api.fixtures import issue_key
 from tests.oauthapps.helpers import oauth_bearer
 
+FIELDS = dict(
+    kind="api_key",
+    label="sp_live_4f8a2c91…",
+    account_id=7,
+    account_name="Acme",
+    plan="enterprise",
+    scopes=frozenset({"monitors:write", "monitors:read"}),
+    allowed_networks=("10.0.0.0/8",),
+)
+
 
 @pytest.mark.parametrize(
     "expires_at", [None, "2027-03-01T12:30:00+00:00", "2027-03-01T14:30:00.250000+02:00"]
 )
 def test_the_body_is_what_the_serializer_renders(expires_at):
-    fields = dict(
-        kind="api_key",
-        label="sp_live_4f8a2c91…",
-        account_id=7,
-        account_name="Acme",
-        plan="enterprise",
-        scopes=frozenset({"monitors:write", "monitors:read"}),
-        allowed_networks=("10.0.0.0/8",),
-        expires_at=expires_at,
-    )
+    fields = dict(FIELDS, expires_at=expires_at)
     body = credential_body(**fields)
     serialized = CredentialOutputSerializer(
         {
@@ -42,16 +43,7 @@ def test_the_body_is_what_the_serializer_renders(expires_at):
 
 def test_an_expiry_is_written_in_the_current_time_zone_each_time():
     """The written expiry is kept per process (introspection._timestamp): per time zone too."""
-    fields = dict(
-        kind="oauth_token",
-        label="Deploy bot",
-        account_id=7,
-        account_name="Acme",
-        plan="team",
-        scopes=frozenset({"monitors:read"}),
-        allowed_networks=(),
-        expires_at="2027-03-01T12:30:00+00:00",
-    )
+    fields = dict(FIELDS, kind="oauth_token", expires_at="2027-03-01T12:30:00+00:00")
     assert credential_body(**fields)["expires_at"] == "2027-03-01T12:30:00Z"
     with timezone.override("Europe/Berlin"):
         assert credential_body(**fields)["expires_at"] == "2027-03-01T13:30:00+01:00"
