@@ -83,7 +83,6 @@ class _Prepared(NamedTuple):
     credential: Credential
     expires_at: datetime | None
     grace_ends_at: datetime | None
-    expires_at_text: str | None  # as the entry says it (the refusal quotes it)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -95,7 +94,6 @@ def _prepare(entry: dict) -> _Prepared:
         _credential(entry),
         _moment(entry["expires_at"]),
         _moment(entry.get("grace_ends_at")),
-        entry["expires_at"],
     )
 
 
@@ -103,8 +101,8 @@ def _prepare(entry: dict) -> _Prepared:
 _prepared = Prepared(_prepare)
 
 
-def _expired(expires_at: str) -> InvalidToken:
-    date = datetime.fromisoformat(expires_at).strftime("%Y-%m-%d %H:%M UTC")
+def _expired(expires_at: datetime) -> InvalidToken:
+    date = expires_at.strftime("%Y-%m-%d %H:%M UTC")
     return InvalidToken(EXPIRED_MESSAGE.format(date=date), code="key_expired")
 
 
@@ -141,7 +139,7 @@ def _load(public_id: str, raw: str) -> dict:
         raise _refuse(public_id, "revoked")
     if key.is_expired:
         logger.info("API key %s refused: expired", key.display_id)
-        raise _expired(key.expires_at.isoformat())
+        raise _expired(key.expires_at)
     if key.status == Status.SUSPENDED:
         logger.info("API key %s refused: suspended", key.display_id)
         raise InvalidToken(SUSPENDED_MESSAGE, code="key_suspended")
@@ -178,7 +176,7 @@ def authenticate_api_key(raw: str, request) -> Credential:
     # The cache may hold a key past its end: the clock, not a job, decides when it stops working.
     now = timezone.now()
     if prepared.expires_at is not None and prepared.expires_at <= now:
-        raise _expired(prepared.expires_at_text)
+        raise _expired(prepared.expires_at)
     if prepared.grace_ends_at is not None and prepared.grace_ends_at <= now:
         raise _refuse(public_id, "grace period after rotation ended")
     credential = prepared.credential
