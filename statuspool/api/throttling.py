@@ -150,7 +150,7 @@ def _shared_count(request, group: str, identity: str, limit: int, increment: boo
         if not usage["limit"]:
             return usage["count"], 0
         return usage["count"], _window_end(identity, usage["time_left"])
-    if not getattr(settings, "RATELIMIT_ENABLE", True):
+    if not settings.RATELIMIT_ENABLE:
         return None
     now = int(time.time())
     window = window_end(identity, now)
@@ -182,7 +182,7 @@ def _scope_needed(request) -> str:
 def counting_for(request) -> Counting | None:
     """What the credential cache's script needs to count ``request`` while it authenticates it;
     None when rate limiting is off or the shared counters are known to be down."""
-    if not getattr(settings, "RATELIMIT_ENABLE", True) or not guard.available():
+    if not settings.RATELIMIT_ENABLE or not guard.available():
         return None
     group = _group_of(request)
     return Counting(
