@@ -64,8 +64,8 @@ def status_class(status: int) -> str:
     return "server_errors"
 
 
-def is_error(status: int) -> bool:
-    return status_class(status) in ("client_errors", "rate_limited", "server_errors")
+# The status classes that are failures (every one but "ok").
+ERROR_CLASSES = frozenset({"client_errors", "rate_limited", "server_errors"})
 
 
 def latency_bucket(duration_ms: int) -> int:
@@ -152,7 +152,7 @@ class _Batch:
         sums.add(row, moment.minute, counted_as)
         endpoint = self.endpoints[key].setdefault((row.method, row.path), [0, 0])
         endpoint[0] += 1
-        if counted_as != "ok":  # is_error
+        if counted_as in ERROR_CLASSES:
             endpoint[1] += 1
         if row.ip:
             clients = self.clients[key]
