@@ -12,7 +12,8 @@ that takes and what a dead or hanging Redis costs:
   backend: Django builds a new client object for every cache call, which costs about as much as a
   loopback round trip. ``get_many`` reads through it, in Django's key and value format.
 * ``count_in_window`` is a fixed-window counter (SET NX with expiry, INCRBY) as one atomic Lua
-  call; ``Script`` runs such calls (EVALSHA, EVAL once per Redis start).
+  call; ``Script`` runs such calls (EVALSHA, EVAL once per Redis start) on the calling thread's
+  own connection (``statuspool.redislink``: one send and one receive per call).
 * ``RedisBatch`` carries the writes of the receivers of ``api_request_finished`` (request log,
   usage buffer) to Redis together, off the request's path: ``background`` sends the batches of
   every request of the last ``SENDER_INTERVAL`` seconds in one round trip from a thread, so no
@@ -31,6 +32,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import NoScriptError
+
+from statuspool.redislink import link_for
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +133,13 @@ class Script:
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
     def __call__(self, client, keys: list, args: list):
+        # This thread's own connection (statuspool.redislink): one send and one receive.
+        link = link_for(client)
+        run = link.call if link is not None else client.execute_command
         try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
+            return run("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:  # first use since Redis started: EVAL caches the script there too
-            return client.eval(self.source, len(keys), *keys, *args)
+            return run("EVAL", self.source, len(keys), *keys, *args)
 
 
 # A fixed-window counter: create it with its expiry, then add, in one atomic call, so no window
