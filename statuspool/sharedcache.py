@@ -27,6 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import caches
@@ -158,6 +159,17 @@ def count_in_window(redis: CacheRedis, key: str, increment: int, ttl: int) -> in
     return int(_WINDOW_COUNTER(redis.client, [redis.make_key(key)], [increment, ttl]))
 
 
+class ListAppend(NamedTuple):
+    """A batch part that appends one value to the list ``key``. A batch sends all the values it
+    holds for one list as one RPUSH, in order: one command per list instead of one per request."""
+
+    key: str
+    value: str
+
+    def __call__(self, pipe) -> None:
+        pipe.rpush(self.key, self.value)
+
+
 class RedisBatch:
     """Redis writes of one /v2 request's bookkeeping, sent in one round trip once all are made.
 
@@ -207,8 +219,14 @@ def _send(redis: CacheRedis, parts: list, atomic: bool) -> None:
         return
     try:
         pipe = redis.client.pipeline(transaction=atomic)
+        appends: dict[str, list[str]] = {}
         for commands, _ in parts:
-            commands(pipe)
+            if type(commands) is ListAppend:
+                appends.setdefault(commands.key, []).append(commands.value)
+            else:
+                commands(pipe)
+        for key, values in appends.items():
+            pipe.rpush(key, *values)
         pipe.execute()
     except Exception as exc:  # redis-py, socket and command errors alike: never a 500
         guard.failed(exc, "request bookkeeping (usage, request log)")

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from django.core.cache import caches
 
-from statuspool.sharedcache import RedisBatch, background, guard, redis_of
+from statuspool.sharedcache import ListAppend, RedisBatch, background, guard, redis_of
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ class Codec(Protocol):
     ``decode`` return, what ``write`` receives) may differ from pushed ones (a hash merges them)."""
 
     atomic: bool  # an entry's commands must be applied together (MULTI): a flush never half-takes
+    # The list an entry is appended to when that is all ``queue`` does (one RPUSH of ``encode``),
+    # else None: such entries ride as ``sharedcache.ListAppend``, merged into one RPUSH per batch.
+    appends_to: str | None
 
     def queue(self, pipe, item) -> None: ...  # queue the commands buffering ``item``
 
@@ -77,7 +80,7 @@ class Buffer:
         if guard.available():
             if batch is not None:
                 batch.add(
-                    lambda pipe: self.codec.queue(pipe, item),
+                    self._batched(item),
                     on_error=lambda: self.spool(item),
                     atomic=self.codec.atomic,
                 )
@@ -92,6 +95,11 @@ class Buffer:
                 except Exception as error:  # redis.RedisError, OSError: keep the entry locally
                     guard.failed(error, self.during)
         self.spool(item)
+
+    def _batched(self, item) -> Callable:
+        if self.codec.appends_to:
+            return ListAppend(self.codec.appends_to, self.codec.encode(item))
+        return lambda pipe: self.codec.queue(pipe, item)
 
     # --- the spool ------------------------------------------------------------------------------
     def spool_dir(self) -> Path:

@@ -160,6 +160,7 @@ class _Hashes:
     requests it made. Taken entries are ``UsageRecord``s."""
 
     atomic = True  # a flush must never take half a record
+    appends_to = None
 
     def _key(self, name: str) -> str:
         redis = redis_of(caches["default"])  # the shared client's key format (prefix, version)

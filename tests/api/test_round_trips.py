@@ -7,6 +7,7 @@ log entry and usage record are sent by the process's sender thread, with other r
 request's path (statuspool.sharedcache.BackgroundSender).
 """
 
+import json
 import time
 
 import pytest
@@ -135,8 +136,11 @@ def test_bookkeeping_of_many_requests_goes_in_one_round_trip(
     assert sent == [["EVALSHA"]] * 5  # nothing of the bookkeeping on the requests' path
     sent.clear()
     background.drain()
-    assert [trip.count("RPUSH") for trip in sent] == [5]
-    assert request_log.llen(requestlog.REDIS_LIST) == 5
+    # One round trip, and one RPUSH carrying the five entries in the order they were served.
+    assert [trip.count("RPUSH") for trip in sent] == [1]
+    entries = [json.loads(line) for line in request_log.lrange(requestlog.REDIS_LIST, 0, -1)]
+    assert len(entries) == 5 and len({entry["u"] for entry in entries}) == 5
+    assert [entry["t"] for entry in entries] == sorted(entry["t"] for entry in entries)
 
 
 def test_the_sender_thread_sends_without_being_asked(api, bearer, request_log):

@@ -1,6 +1,7 @@
 """The request log: buffered on the request path (no INSERT), written in bulk by the flush."""
 
 import json
+import os
 import uuid
 from datetime import timedelta
 
@@ -163,6 +164,23 @@ def test_an_entry_id_spelled_differently_still_counts_once_and_a_bad_one_drops_i
     requestlog.flush()
     assert list(RequestLog.objects.values_list("entry_id", flat=True)) == [entry_id]
     assert HourlyUsage.objects.get(credential_id=3).requests == 1
+
+
+def test_entry_ids_are_unique_uuids_and_a_forked_child_draws_its_own():
+    ids = [requestlog._entry_ids.next() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(uuid.UUID(entry_id).hex == entry_id for entry_id in ids)  # the column's format
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports its next id: a parent's prefix would collide with its own
+        os.write(writer, requestlog._entry_ids.next().encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(pid, 0)
+    child = os.read(reader, 64).decode()
+    os.close(reader)
+    parent = requestlog._entry_ids.next()
+    assert child[:16] != parent[:16] and uuid.UUID(child).hex == child
 
 
 def test_spool_files_are_claimed_once(account_a, settings):
