@@ -13,7 +13,6 @@ decrypt instead of silently leaking one row's secret through another.
 """
 
 import base64
-import hashlib
 import hmac
 import os
 
@@ -39,7 +38,8 @@ def keyed_digest(value: str, pepper_id: str | None = None) -> tuple[str, str]:
     """Return (pepper id, hex HMAC-SHA256 of value); the newest pepper unless one is named."""
     pepper_id = pepper_id or current_pepper_id()
     pepper = settings.DIGEST_PEPPERS[pepper_id]
-    return pepper_id, hmac.new(pepper, value.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: OpenSSL's one-shot HMAC, a few times cheaper than hmac.new() per /v2 request.
+    return pepper_id, hmac.digest(pepper, value.encode(), "sha256").hex()
 
 
 def digest_matches(value: str, pepper_id: str, expected_hex: str) -> bool:

@@ -256,12 +256,11 @@ class BackgroundSender:
         self._wake = threading.Event()
         self._pending: list[tuple[CacheRedis, list, bool]] = []
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
+        # A forked child starts without the parent's batches and thread (no getpid per request).
+        os.register_at_fork(after_in_child=self._forked)
 
     def submit(self, redis: CacheRedis, parts: list, atomic: bool) -> None:
         with self._lock:
-            if self._pid != os.getpid():  # a forked child: the parent's thread is not ours
-                self._forked()
             self._pending.append((redis, parts, atomic))
             full = len(self._pending) >= self.max_pending
             if self._thread is None:
@@ -309,9 +308,12 @@ class BackgroundSender:
 
     def _forked(self) -> None:
         # The parent's batches are the parent's to send: sending them here too would double them.
+        # The locks may have been held by another parent thread at the fork: new ones.
         self._pending = []
         self._thread = None
-        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._wake = threading.Event()
 
 
 SENDER_INTERVAL = 0.1  # seconds: how stale the shared request log and usage may be, at most

@@ -7,6 +7,7 @@ DATABASE_URL / REDIS_URL do not point at them; CI sets both and fails when such 
 import logging
 import os
 import shutil
+import time
 
 import pyotp
 import pytest
@@ -217,3 +218,17 @@ def db_vendor(db):
 @pytest.fixture
 def digest_settings():
     return settings.DIGEST_PEPPERS
+
+
+@pytest.fixture
+def sender_waits():
+    """The sender thread does not send on its own during the test (its interval: an hour)."""
+    from statuspool.sharedcache import background
+
+    interval = background.interval
+    background.interval = 3600
+    background._wake.set()  # a wait already under way ends, the next one takes the hour
+    time.sleep(0.05)
+    yield
+    background.interval = interval
+    background._wake.set()

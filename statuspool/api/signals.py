@@ -10,4 +10,6 @@ Receivers must not write to the database synchronously (buffer, then flush from 
 
 from django.dispatch import Signal
 
-api_request_finished = Signal()
+# Sent on every /v2 request: receivers are looked up once per sender (the view class), not per
+# request. The sender must therefore be a class (weakly referenced), never None.
+api_request_finished = Signal(use_caching=True)

@@ -113,18 +113,6 @@ def test_warm_credential_request_makes_no_query_and_one_round_trip(
     assert _get(api, bearer, "/v2/credential")["X-RateLimit-Remaining"] == "597"
 
 
-@pytest.fixture
-def sender_waits():
-    """The sender thread does not send on its own during the test (its interval: an hour)."""
-    interval = background.interval
-    background.interval = 3600
-    background._wake.set()  # a wait already under way ends, the next one takes the hour
-    time.sleep(0.05)
-    yield
-    background.interval = interval
-    background._wake.set()
-
-
 def test_bookkeeping_of_many_requests_goes_in_one_round_trip(
     api, bearer, sent, request_log, sender_waits
 ):

@@ -16,6 +16,7 @@ from oauthapps.models import Application, Authorization
 from statuspool.api import throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.signals import api_request_finished
+from statuspool.api.views import ApiView
 from statuspool.notifications.models import OutboxEmail
 from statuspool.notifications.services import render_message
 from usage import lastused
@@ -351,7 +352,7 @@ def test_oauth_grant_last_used_is_buffered_too(alice, account_a):
     )
     request = RequestFactory().get("/v2/monitors")
     api_request_finished.send(
-        sender=None,
+        sender=ApiView,
         credential=credential,
         request=request,
         response=HttpResponse(),

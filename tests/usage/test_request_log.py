@@ -183,6 +183,21 @@ def test_entry_ids_are_unique_uuids_and_a_forked_child_draws_its_own():
     assert child[:16] != parent[:16] and uuid.UUID(child).hex == child
 
 
+def test_a_forked_child_starts_without_the_parents_pending_batches(account_a, sender_waits):
+    background.discard()
+    batch = RedisBatch.begin()
+    batch.add(lambda pipe: pipe.rpush(requestlog.REDIS_LIST, "parent's"))
+    batch.send_in_background()
+    assert background.pending() == 1
+    pid = os.fork()
+    if pid == 0:  # the child's exit status: nothing pending, no sender thread of the parent's
+        os._exit(0 if background.pending() == 0 and background._thread is None else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert background.pending() == 1  # still the parent's to send
+    background.discard()
+
+
 def test_spool_files_are_claimed_once(account_a, settings):
     settings.CACHES = WITHOUT_REDIS
     requestlog.push(
