@@ -69,9 +69,7 @@ class Link:
         proven = self._proven
         try:
             return self._round_trip(packed)
-        except TimeoutError:
-            raise
-        except ConnectionError:
+        except ConnectionError:  # not a TimeoutError (redis-py keeps the two apart): never retried
             if not proven:
                 raise
             # A connection that answered before is closed now: Redis restarted or dropped it.
@@ -88,20 +86,18 @@ class Link:
                 connection.connect()  # as the pool connects: the same retries and handshake
             connection.send_packed_command(packed, check_health=False)
             reply = connection.read_response()
-        except ConnectionError as error:
-            self._proven = False
-            connection.disconnect()
-            if isinstance(error.__context__, BlockingIOError):  # SO_RCVTIMEO ran out
-                raise TimeoutError(
-                    f"Redis did not answer within {connection.kernel_timeout} s"
-                ) from error
-            raise
         except ResponseError:
             self._proven = True  # an error reply (NOSCRIPT, say): the connection is fine
             raise
-        except BaseException:
+        except BaseException as error:
             self._proven = False
-            connection.disconnect()
+            connection.disconnect()  # a late reply must never answer the next command
+            if isinstance(error, ConnectionError) and isinstance(
+                error.__context__, BlockingIOError
+            ):  # SO_RCVTIMEO ran out
+                raise TimeoutError(
+                    f"Redis did not answer within {connection.kernel_timeout} s"
+                ) from error
             raise
         self._proven = True
         return reply

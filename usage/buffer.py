@@ -45,11 +45,11 @@ class Codec(Protocol):
     ``decode`` return, what ``write`` receives) may differ from pushed ones (a hash merges them)."""
 
     atomic: bool  # an entry's commands must be applied together (MULTI): a flush never half-takes
-    # The list an entry is appended to when that is all ``queue`` does (one RPUSH of ``encode``),
-    # else None: such entries ride as ``sharedcache.ListAppend``, merged into one RPUSH per batch.
+    # The list an entry is appended to (one RPUSH of ``encode``), or None when ``queue`` says how
+    # it is buffered: appended entries ride as ``sharedcache.ListAppend``, one RPUSH per batch.
     appends_to: str | None
 
-    def queue(self, pipe, item) -> None: ...  # queue the commands buffering ``item``
+    def queue(self, pipe, item) -> None: ...  # the commands buffering ``item`` (no appends_to)
 
     def take(self, client, limit: int) -> list: ...  # remove and return up to ``limit``, atomically
 
@@ -89,7 +89,7 @@ class Buffer:
             if client is not None:
                 try:
                     with client.pipeline(transaction=self.codec.atomic) as pipe:
-                        self.codec.queue(pipe, item)
+                        self._batched(item)(pipe)
                         pipe.execute()
                     return
                 except Exception as error:  # redis.RedisError, OSError: keep the entry locally
@@ -97,6 +97,7 @@ class Buffer:
         self.spool(item)
 
     def _batched(self, item) -> Callable:
+        """The commands buffering ``item``, as a batch part (a pipeline callable)."""
         if self.codec.appends_to:
             return ListAppend(self.codec.appends_to, self.codec.encode(item))
         return lambda pipe: self.codec.queue(pipe, item)

@@ -122,10 +122,7 @@ class _Lines:
     MULTI, so two flushers never take the same entries."""
 
     atomic = False
-    appends_to = REDIS_LIST
-
-    def queue(self, pipe, line: str) -> None:
-        pipe.rpush(REDIS_LIST, line)
+    appends_to = REDIS_LIST  # an entry is one RPUSH onto the list: no ``queue`` of its own
 
     def take(self, client, limit: int) -> list[str]:
         with client.pipeline(transaction=True) as pipe:
