@@ -15,6 +15,12 @@ Failures are redis-py's exceptions, so callers keep their fallbacks (``sharedcac
 connection is closed on any error and opened again on the next call. One retry, on a fresh
 connection, when a connection that worked before turns out to be closed (Redis restarted): the
 command never reached a live server. A timeout is never retried, since the command may have run.
+
+``Link.send`` sends a command without waiting and returns an ``Outstanding`` whose ``reply()``
+reads the answer later: the /v2 pipeline sends its credential lookup as soon as the request's
+headers and path are known and reads the reply at authentication, the Python in between running
+while Redis works (``statuspool.api.early_lookup``). A link has at most one such reply pending;
+any other command on it reads that reply first and keeps it for its ``Outstanding``.
 """
 
 import os
@@ -62,9 +68,11 @@ class Link:
         self.connection = linked(**{**kwargs, "socket_timeout": None})
         self.connection.kernel_timeout = kwargs.get("socket_timeout")
         self._proven = False  # has this socket answered a command yet?
+        self._outstanding: Outstanding | None = None  # sent, its reply not read yet
 
     def call(self, *args):
         """Send one command and read its reply; raises as redis-py does."""
+        self.settle()
         packed = self.connection.pack_command(*args)
         proven = self._proven
         try:
@@ -76,31 +84,115 @@ class Link:
             # The command went nowhere, so once more on a new connection.
             return self._round_trip(packed)
 
+    def send(self, *args) -> "Outstanding":
+        """Send one command now and read its reply later (``Outstanding.reply``), so the caller
+        works while Redis does. Any other use of this link reads that reply first (``settle``):
+        replies never answer the wrong command. Raises as ``call`` does."""
+        self.settle()
+        packed = self.connection.pack_command(*args)
+        proven = self._proven
+        try:
+            self._send(packed)
+        except ConnectionError:
+            if not proven:
+                raise
+            proven = False  # as in ``call``: once more, on a new connection
+            self._send(packed)
+        self._outstanding = Outstanding(self, packed, proven)
+        return self._outstanding
+
+    def settle(self) -> None:
+        """Read the reply of a command sent with ``send`` and not read yet, keeping it for its
+        ``Outstanding``."""
+        if self._outstanding is not None:
+            self._outstanding.collect()
+
     def close(self) -> None:
+        if self._outstanding is not None:
+            self._outstanding.lose(ConnectionError("The link was closed before the reply came"))
         self.connection.disconnect()
 
     def _round_trip(self, packed):
+        self._send(packed)
+        return self._read()
+
+    def _send(self, packed) -> None:
         connection = self.connection
         try:
             if not connection.is_connected:
                 connection.connect()  # as the pool connects: the same retries and handshake
             connection.send_packed_command(packed, check_health=False)
-            reply = connection.read_response()
+        except BaseException as error:
+            raise self._broken(error)
+
+    def _read(self):
+        try:
+            reply = self.connection.read_response()
         except ResponseError:
             self._proven = True  # an error reply (NOSCRIPT, say): the connection is fine
             raise
         except BaseException as error:
-            self._proven = False
-            connection.disconnect()  # a late reply must never answer the next command
-            if isinstance(error, ConnectionError) and isinstance(
-                error.__context__, BlockingIOError
-            ):  # SO_RCVTIMEO ran out
-                raise TimeoutError(
-                    f"Redis did not answer within {connection.kernel_timeout} s"
-                ) from error
-            raise
+            raise self._broken(error)
         self._proven = True
         return reply
+
+    def _broken(self, error: BaseException) -> BaseException:
+        self._proven = False
+        self.connection.disconnect()  # a late reply must never answer the next command
+        if isinstance(error, ConnectionError) and isinstance(error.__context__, BlockingIOError):
+            # SO_RCVTIMEO ran out
+            timeout = TimeoutError(
+                f"Redis did not answer within {self.connection.kernel_timeout} s"
+            )
+            timeout.__cause__ = error
+            return timeout
+        return error
+
+
+class Outstanding:
+    """A command sent with ``Link.send`` whose reply is read once, when asked for."""
+
+    __slots__ = ("link", "packed", "proven", "done", "_reply", "_error")
+
+    def __init__(self, link: Link, packed, proven: bool):
+        self.link = link
+        self.packed = packed
+        self.proven = proven  # sent on a connection that had answered before
+        self.done = False
+        self._reply = self._error = None
+
+    def reply(self):
+        """The command's reply, read now if it has not been yet; raises as ``Link.call`` does."""
+        self.collect()
+        if self._error is not None:
+            raise self._error
+        return self._reply
+
+    def collect(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        link = self.link
+        link._outstanding = None
+        try:
+            self._reply = link._read()
+        except ConnectionError as error:
+            if not self.proven:
+                self._error = error
+                return
+            # As in ``Link.call``: the connection that had answered before is closed, so the
+            # command reached no live server; once more on a new one.
+            try:
+                self._reply = link._round_trip(self.packed)
+            except Exception as again:
+                self._error = again
+        except Exception as error:  # an error reply or a timeout: the caller's to handle
+            self._error = error
+
+    def lose(self, error: Exception) -> None:
+        self.done = True
+        self._error = error
+        self.link._outstanding = None
 
 
 _local = threading.local()

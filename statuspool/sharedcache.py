@@ -142,6 +142,34 @@ class Script:
         except NoScriptError:  # first use since Redis started: EVAL caches the script there too
             return run("EVAL", self.source, len(keys), *keys, *args)
 
+    def send(self, client, keys: list, args: list) -> "SentScript | None":
+        """Start the script now, take its result later (``SentScript.result``); None when the
+        client has no link of this thread's (TLS): call the script when the result is needed."""
+        link = link_for(client)
+        if link is None:
+            return None
+        return SentScript(self, client, link, keys, args)
+
+
+class SentScript:
+    """A script sent on this thread's link, its reply read when ``result`` is first asked for."""
+
+    __slots__ = ("script", "client", "link", "keys", "args", "outstanding")
+
+    def __init__(self, script: Script, client, link, keys: list, args: list):
+        self.script, self.client, self.link = script, client, link
+        self.keys, self.args = keys, args
+        self.outstanding = link.send("EVALSHA", script.sha, len(keys), *keys, *args)
+
+    def result(self):
+        """What calling the script would have returned; raises as calling it would."""
+        try:
+            return self.outstanding.reply()
+        except NoScriptError:  # it did not run: load and run it now, as ``Script.__call__``
+            return self.link.call(
+                "EVAL", self.script.source, len(self.keys), *self.keys, *self.args
+            )
+
 
 # A fixed-window counter: create it with its expiry, then add, in one atomic call, so no window
 # can expire between the two and a counter never lives without its expiry. An increment of 0

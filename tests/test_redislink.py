@@ -182,3 +182,69 @@ def test_a_thread_keeps_few_links_and_closes_those_it_drops(server):
     assert all(link.connection.is_connected for link in links[1:])
     redislink.close_links()
     assert not any(link.connection.is_connected for link in links)
+
+
+# --- Commands sent ahead (Link.send): the reply is read when asked for -----------------------------
+
+
+def test_a_command_sent_ahead_is_one_send_now_and_one_receive_later(client, system_calls):
+    link = redislink.link_for(client)
+    link.call("PING")
+    system_calls.clear()
+    outstanding = link.send("INCR", "ahead")
+    assert system_calls == ["sendall"]
+    assert outstanding.reply() == 1
+    assert system_calls == ["sendall", "recv_into"]
+    assert outstanding.reply() == 1 and system_calls == ["sendall", "recv_into"]  # read once
+
+
+def test_another_command_reads_the_reply_sent_ahead_first(client):
+    link = redislink.link_for(client)
+    outstanding = link.send("SET", "k", "first")
+    assert link.call("GET", "k") == b"first"  # not the SET's OK: replies never cross
+    assert outstanding.reply() == b"OK"
+    second = link.send("INCR", "n")
+    third = link.send("INCR", "n")  # the second's reply is read before this goes out
+    assert (third.reply(), second.reply()) == (2, 1)
+
+
+def test_a_script_sent_ahead_loads_itself(client):
+    client.script_flush()
+    sent = COUNT.send(client, ["loaded"], [])
+    assert sent.result() == 1  # NOSCRIPT, then EVAL on the same link
+    assert COUNT.send(client, ["loaded"], []).result() == 2
+
+
+def test_a_restart_between_send_and_reply_costs_no_request_and_counts_once(server, client):
+    link = redislink.link_for(client)
+    assert link.call("PING") == b"PONG"
+    server.restart()  # the socket is closed at the other end
+    sent = COUNT.send(client, ["restart-ahead"], [])
+    assert sent.result() == 1  # the send or the read failed on the old socket: once more
+    assert link.call("GET", "restart-ahead") == b"1"
+
+
+def test_a_hanging_redis_costs_a_reply_sent_ahead_one_timeout(server, client):
+    link = redislink.link_for(client)
+    assert link.call("PING") == b"PONG"
+    server.pause()
+    try:
+        outstanding = link.send("SET", "k", "during")  # the kernel takes it
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):  # not retried: the command may have run
+            outstanding.reply()
+        took = time.monotonic() - started
+    finally:
+        server.resume()
+    assert TIMEOUT * 0.8 <= took < TIMEOUT * 4
+    assert not link.connection.is_connected  # its late reply must never answer another command
+    assert link.call("PING") == b"PONG"
+
+
+def test_closing_a_link_loses_the_reply_it_waited_for(client):
+    link = redislink.link_for(client)
+    outstanding = link.send("PING")
+    redislink.close_links()
+    with pytest.raises(ConnectionError):
+        outstanding.reply()
+    assert redislink.link_for(client).call("PING") == b"PONG"
