@@ -12,6 +12,7 @@ the plaintext), so a cache hit still proves the caller holds the key. Entries li
 """
 
 from statuspool.credcache.cache import GenerationCache
+from statuspool.credcache.prefetch import Prefetch
 from statuspool.credcache.script import Counting, Lookup, SecretCheck
 
 _cache = GenerationCache("apikey", label="API key")
@@ -35,6 +36,11 @@ def lookup_and_count(public_id: str, *, secret: SecretCheck, counting: Counting 
     """The entry, believed only if ``secret`` matches it, and the request counted against the
     key's rate limit, in one round trip (``statuspool.credcache.script``)."""
     return _cache.lookup_and_count(public_id, secret=secret, counting=counting)
+
+
+def prefetch(public_id: str, *, secret: SecretCheck, counting: Counting | None) -> Prefetch | None:
+    """``lookup_and_count`` sent now; its ``lookup()`` returns what that would have."""
+    return _cache.prefetch(public_id, secret=secret, counting=counting)
 
 
 def store(public_id: str, entry: dict, generation, **one_round_trip) -> None:

@@ -19,11 +19,12 @@ from django.utils import timezone
 from apikeys import authcache
 from apikeys.models import ApiKey, Status
 from statuspool import api_key_format
-from statuspool.api import throttling
+from statuspool.api import early_lookup, throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
+from statuspool.credcache.prefetch import Prefetch
 from statuspool.credcache.prepared import Prepared
-from statuspool.credcache.script import SecretCheck
+from statuspool.credcache.script import Counting, SecretCheck
 from statuspool.crypto import current_pepper_id, keyed_digest
 
 logger = logging.getLogger(__name__)
@@ -148,14 +149,36 @@ def _load(public_id: str, raw: str) -> dict:
     return _entry_from_row(key)
 
 
-def authenticate_api_key(raw: str, request) -> Credential:
+def _lookup_of(raw: str) -> tuple[str, SecretCheck] | None:
+    """(public id, the digest to check) to look ``raw`` up by; None for a malformed key."""
     if not api_key_format.is_well_formed(raw):
-        raise InvalidToken()
-    public_id = api_key_format.public_id_of(raw)
+        return None
     pepper_id = current_pepper_id()
-    secret = SecretCheck(pepper_id, keyed_digest(raw, pepper_id)[1])
-    counting = throttling.counting_for(request)
-    found = authcache.lookup_and_count(public_id, secret=secret, counting=counting)
+    return api_key_format.public_id_of(raw), SecretCheck(pepper_id, keyed_digest(raw, pepper_id)[1])
+
+
+def prefetch_api_key(raw: str, counting: Counting | None) -> Prefetch | None:
+    """The lookup ``authenticate_api_key`` will make for ``raw``, sent now
+    (``statuspool.api.early_lookup``)."""
+    looked_up = _lookup_of(raw)
+    if looked_up is None:
+        return None
+    public_id, secret = looked_up
+    return authcache.prefetch(public_id, secret=secret, counting=counting)
+
+
+def authenticate_api_key(raw: str, request) -> Credential:
+    prefetch = early_lookup.prefetch_for(request, raw)
+    if prefetch is not None:  # the lookup below, sent when the request came in
+        found = prefetch.lookup()
+    else:
+        looked_up = _lookup_of(raw)
+        if looked_up is None:
+            raise InvalidToken()
+        found = authcache.lookup_and_count(
+            looked_up[0], secret=looked_up[1], counting=throttling.counting_for(request)
+        )
+    public_id = api_key_format.public_id_of(raw)
     if found.wrong_secret:
         raise _refuse(public_id, "wrong secret")
     if found.believed:
@@ -167,7 +190,7 @@ def authenticate_api_key(raw: str, request) -> Credential:
             public_id,
             entry,
             found.generation,
-            secret=secret,
+            secret=_lookup_of(raw)[1],
             rate_limit_identity=identity,
             allowed_networks=entry["allowed_networks"],
             scopes=entry["scopes"],
@@ -185,6 +208,9 @@ def authenticate_api_key(raw: str, request) -> Credential:
             request, credential.rate_limit_identity, found.count, found.window
         )
     return credential
+
+
+authenticate_api_key.prefetch = prefetch_api_key
 
 
 def _rate_limit_identity(entry: dict) -> str:

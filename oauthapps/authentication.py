@@ -26,10 +26,12 @@ from django.utils import timezone
 from oauthapps import authcache, dpop, token_format
 from oauthapps.scopes import scopes_for_role
 from oauthapps.token_lookup import live_access_token
-from statuspool.api import throttling
+from statuspool.api import early_lookup, throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
+from statuspool.credcache.prefetch import Prefetch
 from statuspool.credcache.prepared import Prepared
+from statuspool.credcache.script import Counting
 from statuspool.scopes import order_scopes
 
 
@@ -124,15 +126,28 @@ def _rate_limit_identity(entry: dict) -> str:
     return f"oauth:{entry['application_id']}:{entry['account_id']}"
 
 
-def authenticate_access_token(raw: str, request) -> Credential:
+def prefetch_access_token(raw: str, counting: Counting | None) -> Prefetch | None:
+    """The lookup ``authenticate_access_token`` will make for ``raw``, sent now
+    (``statuspool.api.early_lookup``)."""
     if not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
+        return None
+    return authcache.prefetch(token_format.token_checksum(raw), counting=counting)
+
+
+def authenticate_access_token(raw: str, request) -> Credential:
+    prefetch = early_lookup.prefetch_for(request, raw)
+    if prefetch is not None:  # the lookup below, sent when the request came in
+        found = prefetch.lookup()
+    elif not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
         raise InvalidToken()  # a typo or a random string: refused without touching the database
-    checksum = token_format.token_checksum(raw)
-    counting = throttling.counting_for(request)
-    found = authcache.lookup_and_count(checksum, counting=counting)
+    else:
+        found = authcache.lookup_and_count(
+            token_format.token_checksum(raw), counting=throttling.counting_for(request)
+        )
     if found.believed:
         prepared = _prepared(found)
     else:
+        checksum = token_format.token_checksum(raw)
         row = live_access_token(checksum)
         if row is None:
             raise InvalidToken()
@@ -160,3 +175,4 @@ def authenticate_access_token(raw: str, request) -> Credential:
 
 
 authenticate_access_token.accepts_dpop = True
+authenticate_access_token.prefetch = prefetch_access_token

@@ -133,6 +133,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "statuspool.database.UnavailableMiddleware",
     "statuspool.nulguard.NulGuardMiddleware",
+    # /v2's credential lookup goes to Redis now; authentication takes its reply (issue 12).
+    "statuspool.api.early_lookup.EarlyCredentialLookupMiddleware",
     # The dashboard's middleware steps aside on /v2's JSON endpoints (statuspool/api/middleware.py).
     "statuspool.api.middleware.DashboardSessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -16,7 +16,7 @@ from statuspool.api.throttling import record_failed_authentication, refuse_block
 _imported: dict[str, object] = {}
 
 
-def _authenticator_for(value: str):
+def authenticator_for(value: str):
     """The authenticator of the value's prefix, imported on first use.
 
     Imported one by one so a credential kind whose module fails to import breaks only itself.
@@ -27,6 +27,12 @@ def _authenticator_for(value: str):
                 _imported[path] = import_string(path)
             return _imported[path]
     return None
+
+
+def split_authorization(header: str) -> tuple[str, str]:
+    """(scheme in lower case, credential) of an Authorization header's value."""
+    scheme, _, value = header.partition(" ")
+    return scheme.lower(), value.strip()
 
 
 class BearerCredentialAuthentication(BaseAuthentication):
@@ -46,12 +52,10 @@ class BearerCredentialAuthentication(BaseAuthentication):
             raise
 
     def _credential(self, header: str, request):
-        scheme, _, value = header.partition(" ")
-        value = value.strip()
-        scheme = scheme.lower()
+        scheme, value = split_authorization(header)
         if scheme not in ("bearer", "dpop") or not value:
             raise InvalidToken("Use the Bearer scheme: 'Authorization: Bearer sp_live_…'.")
-        authenticate = _authenticator_for(value)
+        authenticate = authenticator_for(value)
         if authenticate is None:
             raise InvalidToken()
         # RFC 9449: only a credential kind that checks DPoP proofs may be sent as "DPoP"; each

@@ -167,29 +167,31 @@ def counter_prefix(group: str) -> str:
 _NO_SUCH_SCOPE = "\x00"
 
 
-def _scope_needed(request) -> str:
-    """The scope the view needs for ``request`` ("" for any credential): a request for one the
+def _scope_needed(view, method: str) -> str:
+    """The scope ``view`` needs for ``method`` ("" for any credential): a request for one the
     credential lacks is refused before the throttle and must not be counted."""
-    view = (getattr(request, "parser_context", None) or {}).get("view")
     if view is None:
         return ""
-    scope = required_scope(view, request.method)
+    scope = required_scope(view, method)
     if scope is UNDECLARED:
         return _NO_SUCH_SCOPE
     return scope or ""
 
 
-def counting_for(request) -> Counting | None:
+def counting_for(request, view=None) -> Counting | None:
     """What the credential cache's script needs to count ``request`` while it authenticates it;
-    None when rate limiting is off or the shared counters are known to be down."""
+    None when rate limiting is off or the shared counters are known to be down. ``view``: the
+    view (or view class) that serves it, by default the one DRF is running."""
     if not settings.RATELIMIT_ENABLE or not guard.available():
         return None
+    if view is None:
+        view = (getattr(request, "parser_context", None) or {}).get("view")
     group = _group_of(request)
     return Counting(
         prefix=counter_prefix(group),
         now=int(time.time()),
         address=request_ip(request),
-        scope=_scope_needed(request),
+        scope=_scope_needed(view, request.method),
     )
 
 

@@ -48,6 +48,7 @@ from django.db import DatabaseError, transaction
 
 from statuspool import sharedcache
 from statuspool.credcache.models import PendingInvalidation
+from statuspool.credcache.prefetch import Prefetch
 from statuspool.credcache.script import (
     BAD_SECRET,
     HIT,
@@ -133,34 +134,63 @@ class GenerationCache:
             if redis is None:
                 return self._lookup_in_django_cache(ident)
             reply = LOOKUP_AND_COUNT(
-                redis.client,
-                [
-                    redis.make_key(self.entry_key(ident)),
-                    redis.make_key(self.generation_key(ident)),
-                    redis.make_key(TRUST_KEY),
-                ],
-                [
-                    *(secret.arguments() if secret else ("", "")),
-                    *(counting.arguments(redis.make_key) if counting else ("", 0, 0, 0, "")),
-                    _new_generation(),
-                    GENERATION_SECONDS,
-                    counting.scope if counting else "",
-                ],
+                redis.client, *self._script_call(redis, ident, secret, counting)
             )
-            status = int(reply[0])
-            if status == HIT:
-                count = None if reply[2] is None else int(reply[2])
-                window = None if reply[3] is None else int(reply[3])
-                return Lookup(payload=reply[1], count=count, window=window)
-            if status == BAD_SECRET:
-                return Lookup(wrong_secret=True)
-            generation = reply[1]
         except Exception as exc:  # redis-py, socket and backend errors alike
             guard.failed(exc, f"{self.label} cache")
             return Lookup()
+        return self.interpret(reply)
+
+    def interpret(self, reply) -> Lookup:
+        """What the script's reply means for the lookup it answered."""
+        status = int(reply[0])
+        if status == HIT:
+            count = None if reply[2] is None else int(reply[2])
+            window = None if reply[3] is None else int(reply[3])
+            return Lookup(payload=reply[1], count=count, window=window)
+        if status == BAD_SECRET:
+            return Lookup(wrong_secret=True)
         if status == UNTRUSTED:
             refresh_trust()
-        return Lookup(generation=generation)  # from the database this once
+        return Lookup(generation=reply[1])  # from the database this once
+
+    def prefetch(
+        self, ident: str, *, secret: SecretCheck | None = None, counting: Counting | None = None
+    ) -> Prefetch | None:
+        """``lookup_and_count``'s script sent now; ``Prefetch.lookup()`` is what it would have
+        returned (``statuspool.credcache.prefetch``). None where it would not send it (Redis
+        down or absent, a TLS connection): call ``lookup_and_count`` when the result is needed."""
+        if not guard.available() or not replay_after_own_outage():
+            return None
+        redis = redis_of(caches["default"])
+        if redis is None:
+            return None
+        try:
+            sent = LOOKUP_AND_COUNT.send(
+                redis.client, *self._script_call(redis, ident, secret, counting)
+            )
+        except Exception as exc:  # tripped now, so authentication does not wait for it again
+            guard.failed(exc, f"{self.label} cache")
+            return None
+        if sent is None:
+            return None
+        return Prefetch(self, sent)
+
+    def _script_call(self, redis, ident: str, secret, counting) -> tuple[list, list]:
+        """The keys and arguments of ``LOOKUP_AND_COUNT`` for one lookup."""
+        keys = [
+            redis.make_key(self.entry_key(ident)),
+            redis.make_key(self.generation_key(ident)),
+            redis.make_key(TRUST_KEY),
+        ]
+        args = [
+            *(secret.arguments() if secret else ("", "")),
+            *(counting.arguments(redis.make_key) if counting else ("", 0, 0, 0, "")),
+            _new_generation(),
+            GENERATION_SECONDS,
+            counting.scope if counting else "",
+        ]
+        return keys, args
 
     def _lookup_in_django_cache(self, ident: str) -> Lookup:
         entry_key, gen_key = self.entry_key(ident), self.generation_key(ident)

@@ -47,6 +47,8 @@ LOOKUP_AND_COUNT = Script(
 -- ARGV: pepper id, digest ('' = no check), counter prefix ('' = count nothing), increment, ttl,
 --       now (epoch seconds), client address as JSON [version, w1, w2, w3, w4] ('' = unknown),
 --       a fresh generation, how long generations live, the scope the request needs ('' = any)
+-- Returns {UNTRUSTED, generation}, {MISS, generation}, {BAD_SECRET} or {HIT, payload, and when
+-- counted: the count, the window's end, the counter's key (to take the count back)}
 local generation = redis.call('GET', KEYS[2])
 if not generation then
   -- The credential's first generation (or its last was evicted): read before the database, as
@@ -88,7 +90,7 @@ local window = now - (now % period) + edge
 if window < now then window = window + period end
 local counter = ARGV[3] .. identity .. ':' .. window
 redis.call('SET', counter, 0, 'NX', 'EX', ARGV[5])
-return {3, e[2], redis.call('INCRBY', counter, ARGV[4]), window}
+return {3, e[2], redis.call('INCRBY', counter, ARGV[4]), window, counter}
 """.replace("__PERIOD__", str(WINDOW_SECONDS))
 )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+import redis.connection
 from django.utils import timezone
 
 from apikeys.models import ApiKey, Status
@@ -215,3 +216,26 @@ def snapshot(account) -> dict:
 
 def error_code(response) -> str:
     return response.json()["error"]["code"]
+
+
+@pytest.fixture
+def redis_trips(monkeypatch):
+    """The commands of each write to a Redis connection (a round trip, or the first half of one
+    sent ahead), as lists of command names."""
+    trips: list[list[str]] = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def send_packed_command(self, command, check_health=True):
+        chunks = command if isinstance(command, list) else [command]
+        packed = b"".join(bytes(chunk) for chunk in chunks)
+        # RESP arrays: "*<n>\r\n$<len>\r\n<NAME>\r\n…": the name follows each array header.
+        names = [
+            part.split(b"\r\n")[2].decode() for part in packed.split(b"*")[1:] if b"\r\n$" in part
+        ]
+        trips.append(names)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection, "send_packed_command", send_packed_command
+    )
+    return trips

@@ -11,7 +11,6 @@ import json
 import time
 
 import pytest
-import redis.connection
 from django.core.cache import cache
 
 from statuspool.credcache.cache import TRUST_KEY
@@ -31,28 +30,6 @@ def _trusted_cache(settings):
     separately below). A long life keeps a slow machine from renewing it mid-test."""
     settings.API_AUTH_TRUST_SECONDS = 300
     cache.set(TRUST_KEY, 1, timeout=300)
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """The commands of each round trip to Redis, as lists of command names."""
-    trips: list[list[str]] = []
-    original = redis.connection.AbstractConnection.send_packed_command
-
-    def send_packed_command(self, command, check_health=True):
-        chunks = command if isinstance(command, list) else [command]
-        packed = b"".join(bytes(chunk) for chunk in chunks)
-        # RESP arrays: "*<n>\r\n$<len>\r\n<NAME>\r\n…": the name follows each array header.
-        names = [
-            part.split(b"\r\n")[2].decode() for part in packed.split(b"*")[1:] if b"\r\n$" in part
-        ]
-        trips.append(names)
-        return original(self, command, check_health)
-
-    monkeypatch.setattr(
-        redis.connection.AbstractConnection, "send_packed_command", send_packed_command
-    )
-    return trips
 
 
 @pytest.fixture
@@ -86,46 +63,46 @@ def _warm(api, bearer):
     background.drain()
 
 
-def test_warm_request_makes_one_round_trip(api, bearer, sent, django_assert_num_queries):
+def test_warm_request_makes_one_round_trip(api, bearer, redis_trips, django_assert_num_queries):
     _warm(api, bearer)
-    sent.clear()
+    redis_trips.clear()
     with django_assert_num_queries(1):  # the page of monitors
         response = _get(api, bearer)
     assert response["X-RateLimit-Remaining"] == "598"
-    assert sent == [["EVALSHA"]]  # authentication, digest check and rate-limit count
+    assert redis_trips == [["EVALSHA"]]  # authentication, digest check and rate-limit count
 
 
 @pytest.mark.parametrize("kind", ["api_key", "oauth_token"])
 def test_warm_credential_request_makes_no_query_and_one_round_trip(
-    api, account_a, kind, sent, django_assert_num_queries
+    api, account_a, kind, redis_trips, django_assert_num_queries
 ):
     if kind == "api_key":
         bearer = f"Bearer {issue_key(account_a, ['monitors:read'])[1]}"
     else:
         bearer = oauth_bearer(account_a, ["monitors:read"])
     _warm(api, bearer)
-    sent.clear()
+    redis_trips.clear()
     with django_assert_num_queries(0):
         body = _get(api, bearer, "/v2/credential").json()
-    assert sent == [["EVALSHA"]]  # authentication and the rate-limit count, one script
+    assert redis_trips == [["EVALSHA"]]  # authentication and the rate-limit count, one script
     assert body["type"] == kind
     assert body["account"] == {"id": account_a.pk, "name": account_a.name, "plan": account_a.plan}
     assert _get(api, bearer, "/v2/credential")["X-RateLimit-Remaining"] == "597"
 
 
 def test_bookkeeping_of_many_requests_goes_in_one_round_trip(
-    api, bearer, sent, request_log, sender_waits
+    api, bearer, redis_trips, request_log, sender_waits
 ):
     _warm(api, bearer)
     request_log.delete(requestlog.REDIS_LIST)
-    sent.clear()
+    redis_trips.clear()
     for _ in range(5):
         _get(api, bearer)
-    assert sent == [["EVALSHA"]] * 5  # nothing of the bookkeeping on the requests' path
-    sent.clear()
+    assert redis_trips == [["EVALSHA"]] * 5  # nothing of the bookkeeping on the requests' path
+    redis_trips.clear()
     background.drain()
     # One round trip, and one RPUSH carrying the five entries in the order they were served.
-    assert [trip.count("RPUSH") for trip in sent] == [1]
+    assert [trip.count("RPUSH") for trip in redis_trips] == [1]
     entries = [json.loads(line) for line in request_log.lrange(requestlog.REDIS_LIST, 0, -1)]
     assert len(entries) == 5 and len({entry["u"] for entry in entries}) == 5
     assert [entry["t"] for entry in entries] == sorted(entry["t"] for entry in entries)
@@ -141,36 +118,38 @@ def test_the_sender_thread_sends_without_being_asked(api, bearer, request_log):
     assert request_log.llen(requestlog.REDIS_LIST) == 1
 
 
-def test_cold_request_makes_three(api, bearer, sent):
+def test_cold_request_makes_three(api, bearer, redis_trips):
     cache.set(TRUST_KEY, 1, timeout=300)  # also the connection's handshake, not the request's
-    sent.clear()
+    redis_trips.clear()
     _get(api, bearer)
     # The script finds nothing (and gives the key its first generation); the entry is stored
     # under that generation; the throttle counts the request itself.
-    assert sent == [["EVALSHA"], ["MULTI", "DEL", "HSET", "EXPIRE", "EXEC"], ["EVALSHA"]]
+    assert redis_trips == [["EVALSHA"], ["MULTI", "DEL", "HSET", "EXPIRE", "EXEC"], ["EVALSHA"]]
 
 
-def test_renewing_the_trust_marker_costs_a_few_round_trips_once_per_interval(api, bearer, sent):
+def test_renewing_the_trust_marker_costs_a_few_round_trips_once_per_interval(
+    api, bearer, redis_trips
+):
     _warm(api, bearer)
     cache.delete(TRUST_KEY)
-    sent.clear()
+    redis_trips.clear()
     _get(api, bearer)
     # The script finds no marker: under a short lock (SET NX … DEL), nothing pending in the
     # database, marker set; this request reads its key from the database and caches it again.
-    assert [trip[0] for trip in sent] == ["EVALSHA", "SET", "SET", "DEL", "MULTI", "EVALSHA"]
-    sent.clear()
+    assert [trip[0] for trip in redis_trips] == ["EVALSHA", "SET", "SET", "DEL", "MULTI", "EVALSHA"]
+    redis_trips.clear()
     _get(api, bearer)
-    assert sent == [["EVALSHA"]]
+    assert redis_trips == [["EVALSHA"]]
 
 
-def test_usage_due_again_joins_the_request_log_round_trip(api, bearer, sent, request_log):
+def test_usage_due_again_joins_the_request_log_round_trip(api, bearer, redis_trips, request_log):
     _warm(api, bearer)
     lastused.buffer.take()
     lastused.recently_recorded.clear()  # the interval has passed
-    sent.clear()
+    redis_trips.clear()
     _get(api, bearer)
     background.drain()
-    assert [trip[0] for trip in sent] == ["EVALSHA", "MULTI"]
-    assert "RPUSH" in sent[1] and "HSET" in sent[1]
+    assert [trip[0] for trip in redis_trips] == ["EVALSHA", "MULTI"]
+    assert "RPUSH" in redis_trips[1] and "HSET" in redis_trips[1]
     assert request_log.llen(requestlog.REDIS_LIST) == 2  # both requests' entries
     assert [record.ip for record in lastused.buffer.take()] == ["198.51.100.20"]
