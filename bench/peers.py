@@ -189,7 +189,12 @@ def main(argv: list[str] | None = None) -> int:
         server = start_server(environment.env, port, environment.tmp / "gunicorn.log", sync=True)
         named = targets(seeded)
         check(port, named)
-        rates = measure(args, port, named)
+        try:
+            rates = measure(args, port, named)
+        except RuntimeError:  # a refused run: what the server said, before its log is removed
+            log = (environment.tmp / "gunicorn.log").read_text(errors="replace")
+            print(f"gunicorn's log (last 40 lines):\n{''.join(log.splitlines(True)[-40:])}")
+            raise
     finally:
         if server is not None:
             server.terminate()

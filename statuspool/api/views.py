@@ -9,6 +9,10 @@
    the Redis writes its receivers make go out together afterwards, from a thread, with other
    requests' (``sharedcache.RedisBatch``, ``sharedcache.background``): no request waits for them.
 
+Step 1's round trip to Redis is usually on its way before any of this runs: a middleware sends
+the credential lookup as the request comes in and the authenticator takes its reply
+(``statuspool.api.early_lookup``).
+
 Response headers that a pipeline component computes (e.g. the throttle's ``X-RateLimit-*``) go in
 ``request.api_response_headers`` (a dict); they are copied onto every response, errors included.
 """
