@@ -6,6 +6,7 @@ It must never change what is counted or who is let in.
 """
 
 import json
+import time
 
 import pytest
 from django.core.cache import cache, caches
@@ -20,6 +21,7 @@ from statuspool.credcache.prefetch import Prefetch
 from statuspool.sharedcache import Script, background, redis_of
 from tests.api.fixtures import issue_key
 from tests.api.ratelimit.conftest import steady_window  # noqa: F401  (a fixture)
+from tests.api.ratelimit.test_redis_down import redis_cache_at
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("steady_window", "sender_waits")]
 
@@ -190,3 +192,29 @@ def test_scope_and_method_refusals_are_not_counted(api, account_a, lookups_taken
     assert api("DELETE", "/v2/credential", bearer).status_code == 405
     assert len(lookups_taken) == 2  # both authenticated from the lookup sent ahead
     assert _remaining(_warm(api, bearer)) == before - 1
+
+
+def test_a_redis_that_stops_answering_after_the_lookup_left_costs_one_timeout(
+    api, account_a, private_redis, settings, lookups_taken
+):
+    """The lookup went out on a working connection, then Redis stopped (paused): reading its
+    reply times out once, the key is authenticated from the database, and the breaker keeps the
+    next requests from waiting at all."""
+    settings.CACHES = redis_cache_at(private_redis.url())  # socket timeout 0.25 s
+    cache.set(TRUST_KEY, 1, timeout=300)
+    bearer = f"Bearer {issue_key(account_a, ['monitors:read'])[1]}"
+    _warm(api, bearer)
+    _warm(api, bearer)  # from the cache, through a lookup sent ahead
+    lookups_taken.clear()
+    private_redis.pause()
+    try:
+        started = time.monotonic()
+        first = api("GET", "/v2/credential", bearer)
+        first_took = time.monotonic() - started
+        later = [api("GET", "/v2/credential", bearer) for _ in range(3)]
+        all_took = time.monotonic() - started
+    finally:
+        private_redis.resume()
+    assert [r.status_code for r in [first, *later]] == [200] * 4
+    assert len(lookups_taken) == 1  # sent, then its reply timed out; later ones sent nothing
+    assert 0.2 <= first_took < 1.0 and all_took < 1.2
