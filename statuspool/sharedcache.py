@@ -13,7 +13,8 @@ that takes and what a dead or hanging Redis costs:
   loopback round trip. ``get_many`` reads through it, in Django's key and value format.
 * ``count_in_window`` is a fixed-window counter (SET NX with expiry, INCRBY) as one atomic Lua
   call; ``Script`` runs such calls (EVALSHA, EVAL once per Redis start) on the calling thread's
-  own connection (``statuspool.redislink``: one send and one receive per call).
+  own connection (``statuspool.redislink``: one send and one receive per call), or sends one
+  ahead and reads its result later (``Script.send``: the /v2 credential lookup).
 * ``RedisBatch`` carries the writes of the receivers of ``api_request_finished`` (request log,
   usage buffer) to Redis together, off the request's path: ``background`` sends the batches of
   every request of the last ``SENDER_INTERVAL`` seconds in one round trip from a thread, so no
