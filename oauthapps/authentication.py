@@ -126,24 +126,30 @@ def _rate_limit_identity(entry: dict) -> str:
     return f"oauth:{entry['application_id']}:{entry['account_id']}"
 
 
+def _checksum_of(raw: str) -> str | None:
+    """The cache and database key of ``raw``; None for a malformed token (a typo or a random
+    string: refused without touching Redis or the database)."""
+    if not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
+        return None
+    return token_format.token_checksum(raw)
+
+
 def prefetch_access_token(raw: str, counting: Counting | None) -> Prefetch | None:
     """The lookup ``authenticate_access_token`` will make for ``raw``, sent now
     (``statuspool.api.early_lookup``)."""
-    if not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
-        return None
-    return authcache.prefetch(token_format.token_checksum(raw), counting=counting)
+    checksum = _checksum_of(raw)
+    return None if checksum is None else authcache.prefetch(checksum, counting=counting)
 
 
 def authenticate_access_token(raw: str, request) -> Credential:
     prefetch = early_lookup.prefetch_for(request, raw)
     if prefetch is not None:  # the lookup below, sent when the request came in
         found = prefetch.lookup()
-    elif not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
-        raise InvalidToken()  # a typo or a random string: refused without touching the database
     else:
-        found = authcache.lookup_and_count(
-            token_format.token_checksum(raw), counting=throttling.counting_for(request)
-        )
+        checksum = _checksum_of(raw)
+        if checksum is None:
+            raise InvalidToken()
+        found = authcache.lookup_and_count(checksum, counting=throttling.counting_for(request))
     if found.believed:
         prepared = _prepared(found)
     else:

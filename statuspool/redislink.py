@@ -72,22 +72,17 @@ class Link:
 
     def call(self, *args):
         """Send one command and read its reply; raises as redis-py does."""
-        self.settle()
-        packed = self.connection.pack_command(*args)
-        proven = self._proven
-        try:
-            return self._round_trip(packed)
-        except ConnectionError:  # not a TimeoutError (redis-py keeps the two apart): never retried
-            if not proven:
-                raise
-            # A connection that answered before is closed now: Redis restarted or dropped it.
-            # The command went nowhere, so once more on a new connection.
-            return self._round_trip(packed)
+        return self.send(*args).reply()
 
     def send(self, *args) -> "Outstanding":
         """Send one command now and read its reply later (``Outstanding.reply``), so the caller
         works while Redis does. Any other use of this link reads that reply first (``settle``):
-        replies never answer the wrong command. Raises as ``call`` does."""
+        replies never answer the wrong command. Raises as ``call`` does.
+
+        One retry, on a new connection, when a connection that answered before is found closed
+        (Redis restarted or dropped it), here or when the reply is read: the command went
+        nowhere. Never after a timeout (a ``TimeoutError`` is no ``ConnectionError``): the
+        command may have run."""
         self.settle()
         packed = self.connection.pack_command(*args)
         proven = self._proven
@@ -96,7 +91,7 @@ class Link:
         except ConnectionError:
             if not proven:
                 raise
-            proven = False  # as in ``call``: once more, on a new connection
+            proven = False  # once more, on a new connection
             self._send(packed)
         self._outstanding = Outstanding(self, packed, proven)
         return self._outstanding
@@ -180,8 +175,8 @@ class Outstanding:
             if not self.proven:
                 self._error = error
                 return
-            # As in ``Link.call``: the connection that had answered before is closed, so the
-            # command reached no live server; once more on a new one.
+            # The connection that had answered before is closed, so the command reached no
+            # live server: once more on a new one (``Link.send``).
             try:
                 self._reply = link._round_trip(self.packed)
             except Exception as again:

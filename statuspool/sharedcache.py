@@ -136,12 +136,13 @@ class Script:
 
     def __call__(self, client, keys: list, args: list):
         # This thread's own connection (statuspool.redislink): one send and one receive.
-        link = link_for(client)
-        run = link.call if link is not None else client.execute_command
+        sent = self.send(client, keys, args)
+        if sent is not None:
+            return sent.result()
         try:
-            return run("EVALSHA", self.sha, len(keys), *keys, *args)
-        except NoScriptError:  # first use since Redis started: EVAL caches the script there too
-            return run("EVAL", self.source, len(keys), *keys, *args)
+            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return self.load_and_run(client.execute_command, keys, args)
 
     def send(self, client, keys: list, args: list) -> "SentScript | None":
         """Start the script now, take its result later (``SentScript.result``); None when the
@@ -150,6 +151,10 @@ class Script:
         if link is None:
             return None
         return SentScript(self, client, link, keys, args)
+
+    def load_and_run(self, run: Callable, keys: list, args: list):
+        """After NOSCRIPT (the first use since Redis started): EVAL caches the script there too."""
+        return run("EVAL", self.source, len(keys), *keys, *args)
 
 
 class SentScript:
@@ -166,10 +171,8 @@ class SentScript:
         """What calling the script would have returned; raises as calling it would."""
         try:
             return self.outstanding.reply()
-        except NoScriptError:  # it did not run: load and run it now, as ``Script.__call__``
-            return self.link.call(
-                "EVAL", self.script.source, len(self.keys), *self.keys, *self.args
-            )
+        except NoScriptError:  # it did not run
+            return self.script.load_and_run(self.link.call, self.keys, self.args)
 
 
 # A fixed-window counter: create it with its expiry, then add, in one atomic call, so no window

@@ -12,7 +12,7 @@ sending the same script again. Under load a worker then rarely sleeps waiting fo
 It sends exactly what the credential's authenticator would (each authenticator of
 ``settings.API_CREDENTIAL_AUTHENTICATORS`` that can be prefetched names the function as its
 ``prefetch`` attribute), and the authenticator uses the reply only for that very lookup
-(``Prefetch.take``). Nothing is sent when it cannot know what authentication will ask, or when
+(``prefetch_for``). Nothing is sent when it cannot know what authentication will ask, or when
 the request will be refused before authentication in a way it can see cheaply:
 
 * not a /v2 JSON path, no ``Authorization: Bearer|DPoP`` value, a credential kind without a
