@@ -352,12 +352,13 @@ def _block_key(bucket: str) -> str:
 
 
 def _refuse(retry_after: int):
+    retry_after = max(1, retry_after)  # in a window's last second: the next one
     raise ApiError(
         "rate_limited",
         "Too many failed authentication attempts from your address. "
         f"Retry in {retry_after} seconds.",
         429,
-        headers={"Retry-After": str(max(1, retry_after))},
+        headers={"Retry-After": str(retry_after)},
     )
 
 
@@ -375,7 +376,8 @@ def refuse_blocked_client(request) -> None:
         except Exception as exc:
             guard.failed(exc, "failed-authentication limiting")
         else:
-            if blocked_until and blocked_until > now:
+            # A window ends at the end of its last second (``window_end``): blocked through it.
+            if blocked_until and blocked_until >= now:
                 _refuse(blocked_until - now)
             return
     count, reset = local_counters.hit("v2:auth-failures", bucket, increment=False)

@@ -268,6 +268,24 @@ def test_ipv6_failures_count_per_64(db, call, three_failures):
     assert call("GET", _guess(), ip="2001:db8:1:3::1").status_code == 401
 
 
+def test_failures_in_the_last_second_of_a_window_still_block(db, call, three_failures):
+    """A window ends at the end of its last second: a block recorded then holds through it
+    (it used to lapse at once, one test run in sixty)."""
+    import time_machine
+
+    from statuspool.credcache.script import window_edge
+
+    bucket = "2001:db8:1:2::/64"
+    now = int(time.time())
+    last_second = now - now % 60 + window_edge(bucket) + 60
+    with time_machine.travel(last_second, tick=False):
+        for host in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3"):
+            assert call("GET", _guess(), ip=host).status_code == 401
+        refused = call("GET", _guess(), ip="2001:db8:1:2::ffff")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "1"
+
+
 def test_successful_authentications_do_not_count(team_account, call, three_failures):
     _, valid = issue_key(team_account)
     for _ in range(5):
