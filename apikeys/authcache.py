@@ -12,8 +12,8 @@ the plaintext), so a cache hit still proves the caller holds the key. Entries li
 """
 
 from statuspool.credcache.cache import GenerationCache
-from statuspool.credcache.prefetch import Prefetch
-from statuspool.credcache.script import Counting, Lookup, SecretCheck
+from statuspool.credcache.prefetch import CacheLookup
+from statuspool.credcache.script import SecretCheck
 
 _cache = GenerationCache("apikey", label="API key")
 
@@ -32,15 +32,10 @@ def lookup(public_id: str) -> tuple[dict | None, str | None]:
     return _cache.lookup(public_id)
 
 
-def lookup_and_count(public_id: str, *, secret: SecretCheck, counting: Counting | None) -> Lookup:
-    """The entry, believed only if ``secret`` matches it, and the request counted against the
-    key's rate limit, in one round trip (``statuspool.credcache.script``)."""
-    return _cache.lookup_and_count(public_id, secret=secret, counting=counting)
-
-
-def prefetch(public_id: str, *, secret: SecretCheck, counting: Counting | None) -> Prefetch | None:
-    """``lookup_and_count`` sent now; its ``lookup()`` returns what that would have."""
-    return _cache.prefetch(public_id, secret=secret, counting=counting)
+def lookup_of(public_id: str, secret: SecretCheck) -> CacheLookup:
+    """The key's lookup: its entry, believed only if ``secret`` matches it, and the request
+    counted against the key's rate limit, in one round trip (``statuspool.credcache.script``)."""
+    return CacheLookup(_cache, public_id, secret)
 
 
 def store(public_id: str, entry: dict, generation, **one_round_trip) -> None:

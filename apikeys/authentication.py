@@ -22,9 +22,9 @@ from statuspool import api_key_format
 from statuspool.api import early_lookup, throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
-from statuspool.credcache.prefetch import Prefetch
+from statuspool.credcache.prefetch import CacheLookup
 from statuspool.credcache.prepared import Prepared
-from statuspool.credcache.script import Counting, SecretCheck
+from statuspool.credcache.script import SecretCheck
 from statuspool.crypto import current_pepper_id, keyed_digest
 
 logger = logging.getLogger(__name__)
@@ -149,35 +149,19 @@ def _load(public_id: str, raw: str) -> dict:
     return _entry_from_row(key)
 
 
-def _lookup_of(raw: str) -> tuple[str, SecretCheck] | None:
-    """(public id, the digest to check) to look ``raw`` up by; None for a malformed key."""
+def _lookup_of(raw: str) -> CacheLookup | None:
+    """How ``raw`` is looked up (its public id, the digest to check); None for a malformed key."""
     if not api_key_format.is_well_formed(raw):
         return None
     pepper_id = current_pepper_id()
-    return api_key_format.public_id_of(raw), SecretCheck(pepper_id, keyed_digest(raw, pepper_id)[1])
-
-
-def prefetch_api_key(raw: str, counting: Counting | None) -> Prefetch | None:
-    """The lookup ``authenticate_api_key`` will make for ``raw``, sent now
-    (``statuspool.api.early_lookup``)."""
-    looked_up = _lookup_of(raw)
-    if looked_up is None:
-        return None
-    public_id, secret = looked_up
-    return authcache.prefetch(public_id, secret=secret, counting=counting)
+    secret = SecretCheck(pepper_id, keyed_digest(raw, pepper_id)[1])
+    return authcache.lookup_of(api_key_format.public_id_of(raw), secret)
 
 
 def authenticate_api_key(raw: str, request) -> Credential:
-    prefetch = early_lookup.prefetch_for(request, raw)
-    if prefetch is not None:  # the lookup below, sent when the request came in
-        found = prefetch.lookup()
-    else:
-        looked_up = _lookup_of(raw)
-        if looked_up is None:
-            raise InvalidToken()
-        found = authcache.lookup_and_count(
-            looked_up[0], secret=looked_up[1], counting=throttling.counting_for(request)
-        )
+    found = early_lookup.look_up(request, raw, _lookup_of)
+    if found is None:
+        raise InvalidToken()
     public_id = api_key_format.public_id_of(raw)
     if found.wrong_secret:
         raise _refuse(public_id, "wrong secret")
@@ -190,7 +174,7 @@ def authenticate_api_key(raw: str, request) -> Credential:
             public_id,
             entry,
             found.generation,
-            secret=_lookup_of(raw)[1],
+            secret=_lookup_of(raw).secret,
             rate_limit_identity=identity,
             allowed_networks=entry["allowed_networks"],
             scopes=entry["scopes"],
@@ -210,7 +194,7 @@ def authenticate_api_key(raw: str, request) -> Credential:
     return credential
 
 
-authenticate_api_key.prefetch = prefetch_api_key
+authenticate_api_key.lookup_of = _lookup_of  # sent ahead by statuspool.api.early_lookup
 
 
 def _rate_limit_identity(entry: dict) -> str:

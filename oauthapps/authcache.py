@@ -20,8 +20,7 @@ from django.utils import timezone
 
 from oauthapps.models import AccessToken
 from statuspool.credcache.cache import GenerationCache
-from statuspool.credcache.prefetch import Prefetch
-from statuspool.credcache.script import Counting, Lookup
+from statuspool.credcache.prefetch import CacheLookup
 
 _cache = GenerationCache("oauth", label="OAuth token")
 
@@ -36,15 +35,11 @@ def lookup(checksum: str) -> tuple[dict | None, str | None]:
     return _cache.lookup(checksum)
 
 
-def lookup_and_count(checksum: str, *, counting: Counting | None) -> Lookup:
-    """The entry and the request counted against its rate limit, in one round trip
-    (``statuspool.credcache.script``; no secret to compare: the key is the token's digest)."""
-    return _cache.lookup_and_count(checksum, counting=counting)
-
-
-def prefetch(checksum: str, *, counting: Counting | None) -> Prefetch | None:
-    """``lookup_and_count`` sent now; its ``lookup()`` returns what that would have."""
-    return _cache.prefetch(checksum, counting=counting)
+def lookup_of(checksum: str) -> CacheLookup:
+    """The token's lookup: its entry and the request counted against its rate limit, in one
+    round trip (``statuspool.credcache.script``; no secret to compare: the key is the token's
+    digest)."""
+    return CacheLookup(_cache, checksum)
 
 
 def store(checksum: str, entry: dict, generation, **one_round_trip) -> None:

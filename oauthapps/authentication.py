@@ -29,9 +29,8 @@ from oauthapps.token_lookup import live_access_token
 from statuspool.api import early_lookup, throttling
 from statuspool.api.credentials import Credential, CredentialKind
 from statuspool.api.errors import InvalidToken
-from statuspool.credcache.prefetch import Prefetch
+from statuspool.credcache.prefetch import CacheLookup
 from statuspool.credcache.prepared import Prepared
-from statuspool.credcache.script import Counting
 from statuspool.scopes import order_scopes
 
 
@@ -126,30 +125,18 @@ def _rate_limit_identity(entry: dict) -> str:
     return f"oauth:{entry['application_id']}:{entry['account_id']}"
 
 
-def _checksum_of(raw: str) -> str | None:
-    """The cache and database key of ``raw``; None for a malformed token (a typo or a random
+def _lookup_of(raw: str) -> CacheLookup | None:
+    """How ``raw`` is looked up (its checksum); None for a malformed token (a typo or a random
     string: refused without touching Redis or the database)."""
     if not token_format.is_well_formed(raw, token_format.ACCESS_PREFIX):
         return None
-    return token_format.token_checksum(raw)
-
-
-def prefetch_access_token(raw: str, counting: Counting | None) -> Prefetch | None:
-    """The lookup ``authenticate_access_token`` will make for ``raw``, sent now
-    (``statuspool.api.early_lookup``)."""
-    checksum = _checksum_of(raw)
-    return None if checksum is None else authcache.prefetch(checksum, counting=counting)
+    return authcache.lookup_of(token_format.token_checksum(raw))
 
 
 def authenticate_access_token(raw: str, request) -> Credential:
-    prefetch = early_lookup.prefetch_for(request, raw)
-    if prefetch is not None:  # the lookup below, sent when the request came in
-        found = prefetch.lookup()
-    else:
-        checksum = _checksum_of(raw)
-        if checksum is None:
-            raise InvalidToken()
-        found = authcache.lookup_and_count(checksum, counting=throttling.counting_for(request))
+    found = early_lookup.look_up(request, raw, _lookup_of)
+    if found is None:
+        raise InvalidToken()
     if found.believed:
         prepared = _prepared(found)
     else:
@@ -181,4 +168,4 @@ def authenticate_access_token(raw: str, request) -> Credential:
 
 
 authenticate_access_token.accepts_dpop = True
-authenticate_access_token.prefetch = prefetch_access_token
+authenticate_access_token.lookup_of = _lookup_of  # sent ahead by statuspool.api.early_lookup

@@ -9,10 +9,11 @@ DRF's request setup run while Redis works, and the authenticator takes the reply
 sending the same script again. Under load a worker then rarely sleeps waiting for Redis; on the
 2-core VMs of ``make bench`` that was a tenth more API-key requests per second.
 
-It sends exactly what the credential's authenticator would (each authenticator of
-``settings.API_CREDENTIAL_AUTHENTICATORS`` that can be prefetched names the function as its
-``prefetch`` attribute), and the authenticator uses the reply only for that very lookup
-(``prefetch_for``). Nothing is sent when it cannot know what authentication will ask, or when
+It sends exactly what the credential's authenticator would: each authenticator of
+``settings.API_CREDENTIAL_AUTHENTICATORS`` whose lookup can be sent ahead names, as its
+``lookup_of`` attribute, the function that makes a credential's ``CacheLookup`` (None for a
+malformed one), and looks up through ``look_up``, which uses the reply sent ahead only for that
+very lookup (``prefetch_for``). Nothing is sent when it cannot know what authentication will ask, or when
 the request will be refused before authentication in a way it can see cheaply:
 
 * not a /v2 JSON path, no ``Authorization: Bearer|DPoP`` value, a credential kind without a
@@ -25,6 +26,7 @@ A request refused before authentication in a way it cannot see (a credential in 
 unacceptable ``Accept``…) is uncounted when it ends (``Prefetch.settle``).
 """
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -36,7 +38,8 @@ from statuspool.api.leaks import url_carries_credential
 from statuspool.api.middleware import is_api_json
 from statuspool.api.throttling import counting_for
 from statuspool.api.views import ApiView
-from statuspool.credcache.prefetch import Prefetch
+from statuspool.credcache.prefetch import CacheLookup, Prefetch
+from statuspool.credcache.script import Lookup
 
 _ATTRIBUTE = "_credential_prefetch"
 
@@ -65,6 +68,16 @@ def prefetch_for(request, raw: str) -> Prefetch | None:
     return sent.prefetch
 
 
+def look_up(request, raw: str, lookup_of: Callable[[str], CacheLookup | None]) -> Lookup | None:
+    """The authenticator's lookup of ``raw`` for ``request``: the reply of the one sent ahead
+    when it answers this one, else ``lookup_of(raw)`` run now; None for a malformed credential."""
+    prefetch = prefetch_for(request, raw)
+    if prefetch is not None:
+        return prefetch.lookup()
+    lookup = lookup_of(raw)
+    return None if lookup is None else lookup.run(counting_for(request))
+
+
 @lru_cache(maxsize=1024)
 def _api_view(urlconf: str, path: str) -> type[ApiView] | None:
     """The ``ApiView`` class that serves ``path``, or None. Resolving depends only on the URLconf
@@ -85,15 +98,16 @@ def _send_lookup(request) -> _Sent | None:
     scheme, value = split_authorization(header)
     if scheme not in ("bearer", "dpop") or not value:
         return None
-    prefetch = getattr(authenticator_for(value), "prefetch", None)
-    if prefetch is None:
+    lookup_of = getattr(authenticator_for(value), "lookup_of", None)
+    if lookup_of is None:
         return None
     view = _api_view(settings.ROOT_URLCONF, request.path_info)
     if view is None:
         return None
     if request.META.get("QUERY_STRING") and url_carries_credential(request):
         return None
-    sent = prefetch(value, counting_for(request, view))
+    lookup = lookup_of(value)
+    sent = None if lookup is None else lookup.send(counting_for(request, view))
     return None if sent is None else _Sent(value, view, request.method, sent)
 
 

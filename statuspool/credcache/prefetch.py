@@ -17,7 +17,9 @@ authentication stay uncounted, as they always were; for the few milliseconds suc
 lasts, its window shows one more.
 """
 
-from statuspool.credcache.script import HIT, Lookup
+from typing import NamedTuple
+
+from statuspool.credcache.script import HIT, Counting, Lookup, SecretCheck
 from statuspool.sharedcache import Script, SentScript, guard
 
 # Take back one count from a window, unless the window has expired meanwhile (a DECR would then
@@ -62,3 +64,18 @@ class Prefetch:
                 _UNCOUNT(self.sent.client, [reply[4]], [])
         except Exception as exc:  # redis-py, socket errors: as any other shared-cache failure
             guard.failed(exc, "a credential lookup nobody used")
+
+
+class CacheLookup(NamedTuple):
+    """What an authenticator asks its ``GenerationCache`` for one credential: run now, or sent
+    ahead and taken later (``statuspool.api.early_lookup``)."""
+
+    cache: object  # the GenerationCache
+    ident: str
+    secret: SecretCheck | None = None
+
+    def run(self, counting: Counting | None) -> Lookup:
+        return self.cache.lookup_and_count(self.ident, secret=self.secret, counting=counting)
+
+    def send(self, counting: Counting | None) -> Prefetch | None:
+        return self.cache.prefetch(self.ident, secret=self.secret, counting=counting)
